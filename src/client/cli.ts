@@ -1,0 +1,239 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { NotBuiltError } from './not-built';
+
+/**
+ * The `neuro` CLI. Options are declared here, in one place; each action loads its implementation
+ * lazily so `neuro --help` and the offline commands start fast.
+ */
+
+const int = (name: string) => (v: string) => {
+  if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a whole number, got "${v}"`);
+  return Number(v);
+};
+const num = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
+  return n;
+};
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+const envOption = () => new Option('--env <environment>', 'staging or production').default('production');
+
+export function buildProgram(): Command {
+  const program = new Command('neuro')
+    .description('Forecast orchestrator on Temporal: batch forecasts, cache prefetch, staged rollouts')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (s, write) => write(s) });
+
+  program
+    .command('demo')
+    .description('run the main job on embedded defaults: migrate, generate data, forecastRun, preload, backtest, summary')
+    .option('--json', 'print one JSON object as the last line')
+    .option('--skus <n>', 'SKUs in the generated catalogue', int('--skus'), 700)
+    .option('--days <n>', 'days of history', int('--days'), 730)
+    .option('--fresh', 'discard data kept from earlier demo/dev runs in .neuro/')
+    .action(async (o) => (await import('./commands/demo')).demoCommand(o));
+
+  program
+    .command('dev')
+    .description('start the Temporal dev server (Web UI), a worker and the API; Ctrl-C stops all of it')
+    .option('--port <port>', 'API port', int('--port'), 8080)
+    .option('--ui-port <port>', 'Temporal Web UI port', int('--ui-port'), 8233)
+    .option('--temporal-port <port>', 'Temporal frontend port', int('--temporal-port'), 7233)
+    .action(async (o) => (await import('./commands/dev')).devCommand(o));
+
+  program
+    .command('worker')
+    .description('run a worker on the task queue (needs TEMPORAL_ADDRESS or a running `neuro dev`)')
+    .action(async () => (await import('./commands/dev')).workerCommand());
+
+  program
+    .command('api')
+    .description('run the HTTP forecast API')
+    .option('--port <port>', 'port', int('--port'), 8080)
+    .option('--host <host>', 'bind address', '127.0.0.1')
+    .action(async (o) => (await import('./commands/dev')).apiCommand(o));
+
+  const db = program.command('db').description('database');
+  db.command('migrate')
+    .description('apply pending migrations (idempotent)')
+    .action(async () => (await import('./commands/db')).migrateCommand());
+
+  const data = program.command('data').description('catalogue and sales history');
+  data
+    .command('generate')
+    .description('generate a realistic catalogue (smooth, erratic, intermittent, lumpy SKUs) into the database')
+    .option('--skus <n>', 'number of SKUs', int('--skus'), 700)
+    .option('--days <n>', 'days of history', int('--days'), 730)
+    .option('--seed <n>', 'random seed', int('--seed'), 42)
+    .option('--end <date>', 'last day of history (YYYY-MM-DD)', undefined)
+    .option('--csv <file>', 'write long CSV (unique_id,ds,y) to this file instead of the database')
+    .action(async (o) => (await import('./commands/data')).generateCommand(o));
+  data
+    .command('import')
+    .description('import long CSV (unique_id,ds,y or sku,date,quantity); a file with bad rows is refused whole')
+    .argument('<file>', 'CSV file')
+    .action(async (file) => (await import('./commands/data')).importCommand(file));
+
+  const forecast = program.command('forecast').description('forecasts');
+  forecast
+    .command('run')
+    .description('start a forecastRun workflow now')
+    .addOption(envOption())
+    .option('--wait', 'follow progress until the run completes')
+    .option('--date <date>', 'run date (YYYY-MM-DD), default today UTC')
+    .option('--batch-size <n>', 'SKUs per batch', int('--batch-size'))
+    .option('--delay-ms <ms>', 'override STREAMING_BATCH_DELAY_MS for this run', int('--delay-ms'))
+    .option('--policy <policy>', 'selection policy: plan, sbc or backtest-best')
+    .option('--skus <list>', 'comma-separated SKU subset')
+    .action(async (o) => (await import('./commands/forecast-run')).forecastRunCommand(o));
+  forecast
+    .command('file')
+    .description('forecast a long CSV (unique_id,ds,y) with one model, offline; CSV to stdout')
+    .requiredOption('--input <file>', 'long CSV')
+    .requiredOption('--model <model>', 'model name, e.g. CrostonClassic, TSB, Prophet')
+    .requiredOption('--horizon <h>', 'periods to forecast', int('--horizon'))
+    .option('--season-length <s>', 'season length', int('--season-length'))
+    .option('--alpha <a>', 'smoothing constant', num('--alpha'))
+    .option('--alpha-d <a>', 'TSB demand smoothing', num('--alpha-d'))
+    .option('--alpha-p <a>', 'TSB probability smoothing', num('--alpha-p'))
+    .action(async (o) => (await import('./commands/forecast-file')).runForecastFile(o, process.stdout));
+
+  program
+    .command('backtest')
+    .description('rolling-origin backtest: offline on --input, else a backtest workflow on the database')
+    .option('--input <file>', 'long CSV (offline, no services)')
+    .option('--horizon <h>', 'periods per window', int('--horizon'), 7)
+    .option('--windows <w>', 'rolling windows', int('--windows'), 4)
+    .option('--step <s>', 'periods between window origins', int('--step'))
+    .option('--policy <policy>', 'plan, sbc or backtest-best')
+    .option('--model <model>', 'one model for every SKU')
+    .option('--format <format>', 'json or csv', 'json')
+    .option('--outlier-threshold <pct>', 'MAPE above which a SKU is an outlier', num('--outlier-threshold'))
+    .addOption(envOption())
+    .option('--wait', 'wait for the workflow and print its summary')
+    .action(async (o) =>
+      o.input
+        ? (await import('./commands/backtest')).runBacktestCli(o, process.stdout)
+        : (await import('./commands/backtest-run')).backtestWorkflowCommand(o),
+    );
+
+  const schedules = program.command('schedules').description('Temporal Schedules from configuration');
+  schedules
+    .command('apply')
+    .description('create or update forecast-daily and the prefetch schedules (idempotent)')
+    .addOption(envOption())
+    .action(async (o) => (await import('./commands/schedules')).schedulesApply(o));
+  schedules
+    .command('list')
+    .description('list the schedules with their specs and state')
+    .action(async () => (await import('./commands/schedules')).schedulesList());
+
+  const prefetch = program.command('prefetch').description('cache prefetch');
+  prefetch
+    .command('run')
+    .description('start a prefetch workflow now')
+    .addOption(envOption())
+    .option('--top-n <n>', 'override PREFETCH_TOP_N_QUERIES', int('--top-n'))
+    .option('--wait', 'wait and print the result')
+    .action(async (o) => (await import('./commands/prefetch')).prefetchRun(o));
+
+  const deploy = program.command('deploy').description('deploy hooks');
+  deploy
+    .command('complete')
+    .description('the deploy hook: post-deploy prefetch after PREFETCH_POST_DEPLOY_DELAY_MS, once per deploy id')
+    .addOption(envOption())
+    .option('--deploy-id <id>', 'deploy id (default: a new one)')
+    .action(async (o) => (await import('./commands/deploy')).deployComplete(o));
+
+  const config = program.command('config').description('per-environment configuration in PostgreSQL');
+  config
+    .command('get')
+    .description('show effective values (KEY for one)')
+    .addOption(envOption())
+    .argument('[key]')
+    .option('--json', 'JSON output')
+    .action(async (key, o) => (await import('./commands/config')).configGet(key, o));
+  config
+    .command('set')
+    .description('set KEY=VALUE ... atomically: all valid or nothing written')
+    .addOption(envOption())
+    .argument('<assignments...>', 'KEY=VALUE pairs')
+    .option('--by <who>', 'who makes the change', process.env.USER || 'cli')
+    .option('--reason <text>', 'why')
+    .action(async (assignments, o) => (await import('./commands/config')).configSet(assignments, o));
+  config
+    .command('history')
+    .description('audit trail of changes')
+    .addOption(envOption())
+    .argument('[key]')
+    .option('--limit <n>', 'rows', int('--limit'), 50)
+    .action(async (key, o) => (await import('./commands/config')).configHistoryCommand(key, o));
+
+  const rollout = program.command('rollout').description('staged rollouts with gates, sign-offs, GO/NO-GO and rollback');
+  rollout
+    .command('start')
+    .description('start a rollout of a kickoff plan (v19.3-batch-delay, v19.3-prefetch, v19.3-hybrid-ml)')
+    .requiredOption('--plan <name>', 'plan name')
+    .option('--release <tag>', 'release tag (default: the plan name)')
+    .option('--set <KEY=VALUE>', 'override a change of the plan (repeatable)', collect)
+    .option('--soak <duration>', 'staging soak window, e.g. 24h, 30s')
+    .option('--monitor <duration>', 'production monitoring window')
+    .option('--cycles <n>', 'validation forecast cycles', int('--cycles'))
+    .option('--approval-timeout <duration>', 'NO-GO when sign-offs and GO have not come in by then')
+    .option('--author <who>', 'who starts it', process.env.USER || 'cli')
+    .option('--description <text>', 'what the release changes')
+    .action(async (o) => (await import('./commands/rollout')).rolloutStart(o));
+  rollout
+    .command('status')
+    .argument('<release>')
+    .option('--json', 'raw JSON')
+    .action(async (release, o) => (await import('./commands/rollout')).rolloutStatus(release, o));
+  rollout
+    .command('approve')
+    .argument('<release>')
+    .requiredOption('--role <role>', 'sign-off role, e.g. product-owner, devops-lead')
+    .requiredOption('--by <who>', 'approver')
+    .option('--comment <text>', 'comment')
+    .action(async (release, o) => (await import('./commands/rollout')).rolloutApprove(release, o));
+  for (const [name, fn] of [
+    ['go', 'rolloutGo'],
+    ['no-go', 'rolloutNoGo'],
+    ['rollback', 'rolloutRollback'],
+  ] as const) {
+    rollout
+      .command(name)
+      .argument('<release>')
+      .requiredOption('--by <who>', 'who decides')
+      .requiredOption('--reason <text>', 'why')
+      .action(async (release, o) => (await import('./commands/rollout'))[fn](release, o));
+  }
+
+  program
+    .command('report')
+    .description('write CHANGELOG_ops and POST_DEPLOYMENT_REPORT markdown for a release')
+    .option('--release <tag>', 'release (default: the latest)')
+    .option('--out <dir>', 'output folder', '.')
+    .action(async (o) => (await import('./commands/report')).reportCommand(o));
+
+  program
+    .command('traffic')
+    .description('replay a realistic query workload (Zipf SKUs, daily peaks) against the API')
+    .option('--rate <r>', 'requests per second', num('--rate'), 100)
+    .option('--duration <d>', 'seconds', num('--duration'), 30)
+    .option('--url <url>', 'API base URL (default: the running neuro dev)')
+    .addOption(envOption())
+    .action(async (o) => (await import('./commands/traffic')).trafficCommand(o));
+
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    const e = err as Error;
+    process.stderr.write(`${e instanceof NotBuiltError ? e.message : `error: ${e.message}`}\n`);
+    process.exitCode = e instanceof NotBuiltError ? 2 : 1;
+  }
+}

@@ -1,0 +1,31 @@
+import { Pool, types, type PoolClient, type PoolConfig } from 'pg';
+
+// DATE columns come back as 'YYYY-MM-DD' strings, not local-time Date objects.
+types.setTypeParser(types.builtins.DATE, (v) => v);
+// double precision and bigint aggregates come back as numbers.
+types.setTypeParser(types.builtins.INT8, (v) => Number(v));
+
+export type Db = Pool;
+
+export function createPool(connectionString: string, extra: PoolConfig = {}): Pool {
+  const pool = new Pool({ connectionString, max: 8, idleTimeoutMillis: 10_000, ...extra });
+  // An idle client's error (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', (err) => console.error(`[db] idle client error: ${err.message}`));
+  return pool;
+}
+
+/** Runs fn in one transaction: commit on success, rollback on any error. */
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,5 @@
+// The workflow bundle's entry point: every workflow type the worker serves.
+export { forecastRun, cachePreload } from './forecast-run';
+export { prefetch, postDeployPrefetch } from './prefetch';
+export { rollout } from './rollout';
+export { backtest } from './backtest';
