@@ -1,0 +1,47 @@
+import type { FitResult, Model, ModelName, SeriesInput } from '../types';
+import { constant, lazyFitted } from './util';
+
+/** Last value repeated; fitted = previous value. */
+export class Naive implements Model {
+  readonly name: ModelName = 'Naive';
+  fit({ y }: SeriesInput): FitResult {
+    return lazyFitted(constant(y[y.length - 1]), () => {
+      const out = new Float64Array(y.length);
+      out[0] = NaN;
+      out.set(y.subarray(0, y.length - 1), 1);
+      return out;
+    });
+  }
+}
+
+/**
+ * The last season repeated. As in statsforecast, a history shorter than one season is aligned to
+ * the end of the season and the positions without an observation forecast NaN.
+ */
+export function seasonalNaiveForecast(y: Float64Array, seasonLength: number, h: number): Float64Array {
+  const n = y.length;
+  const season = new Float64Array(seasonLength).fill(NaN);
+  const avail = Math.min(seasonLength, n);
+  season.set(y.subarray(n - avail), seasonLength - avail);
+  const out = new Float64Array(h);
+  for (let i = 0; i < h; i++) out[i] = season[i % seasonLength];
+  return out;
+}
+
+export class SeasonalNaive implements Model {
+  readonly name: ModelName = 'SeasonalNaive';
+  constructor(readonly seasonLength = 7) {
+    if (!Number.isInteger(seasonLength) || seasonLength < 1) throw new RangeError(`seasonLength must be a positive integer, got ${seasonLength}`);
+  }
+  fit({ y }: SeriesInput): FitResult {
+    const m = this.seasonLength;
+    return lazyFitted(
+      (h) => seasonalNaiveForecast(y, m, h),
+      () => {
+        const out = new Float64Array(y.length).fill(NaN);
+        for (let i = m; i < y.length; i++) out[i] = y[i - m];
+        return out;
+      },
+    );
+  }
+}
