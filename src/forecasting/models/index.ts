@@ -28,7 +28,7 @@ export function isModelName(name: string): name is ModelName {
 }
 
 function checkUnit(sku: string, key: string, v: number | undefined): void {
-  if (v !== undefined && !(v > 0 && v <= 1)) throw new ForecastInputError(sku, `${key} must be in (0, 1], got ${v}`);
+  if (v !== undefined && !(v >= 0 && v <= 1)) throw new ForecastInputError(sku, `${key} must be between 0 and 1, got ${v}`);
 }
 
 /** The registry: one model instance per name and parameters. */

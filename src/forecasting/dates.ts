@@ -1,0 +1,48 @@
+import { ForecastInputError, type SeriesInput } from './types';
+
+const DAY_MS = 86_400_000;
+
+export function isoToDay(iso: string): number {
+  return Date.parse(`${iso}T00:00:00Z`) / DAY_MS;
+}
+
+export function dayToIso(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** ISO date of y[index] (index may run past the history). */
+export function dateAt(series: Pick<SeriesInput, 'start' | 'freqDays'>, index: number): string {
+  return dayToIso(isoToDay(series.start) + index * series.freqDays);
+}
+
+/** The h dates after the history, continuing its frequency (daily or weekly). */
+export function futureDates(series: SeriesInput, h: number): string[] {
+  const first = isoToDay(series.start) + series.y.length * series.freqDays;
+  const out: string[] = new Array<string>(h);
+  for (let i = 0; i < h; i++) out[i] = dayToIso(first + i * series.freqDays);
+  return out;
+}
+
+/**
+ * Frequency of a SKU's sorted, distinct dates: 1 (daily) or 7 (weekly), taken from the smallest
+ * step. Every step must equal it: a missing date or an irregular step is an error naming the
+ * SKU and the first gap (long files should carry explicit zero rows).
+ */
+export function inferFrequency(sku: string, days: ArrayLike<number>): number {
+  if (days.length < 2) return 1;
+  let freq = Infinity;
+  for (let i = 1; i < days.length; i++) freq = Math.min(freq, days[i] - days[i - 1]);
+  if (freq !== 1 && freq !== 7) {
+    throw new ForecastInputError(sku, `dates are neither daily nor weekly (smallest step ${freq} days)`);
+  }
+  for (let i = 1; i < days.length; i++) {
+    if (days[i] - days[i - 1] !== freq) {
+      const unit = freq === 1 ? 'daily' : 'weekly';
+      throw new ForecastInputError(
+        sku,
+        `irregular ${unit} dates: ${dayToIso(days[i - 1])} is followed by ${dayToIso(days[i])} (${days[i] - days[i - 1]} days); fill gaps with explicit 0 rows`,
+      );
+    }
+  }
+  return freq;
+}
