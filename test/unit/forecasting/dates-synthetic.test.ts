@@ -1,0 +1,45 @@
+import { futureDates, inferFrequency, isoToDay } from '../../../src/forecasting/dates';
+import { classifyDemand } from '../../../src/forecasting/classify';
+import { generateCatalogue, PLAN_INTERMITTENT_SKUS } from '../../../src/forecasting/synthetic';
+import { ForecastInputError } from '../../../src/forecasting/types';
+
+describe('dates', () => {
+  test('futureDates continues daily and weekly series', () => {
+    const y = new Float64Array(3);
+    expect(futureDates({ id: 'a', start: '2024-02-27', freqDays: 1, y }, 3)).toEqual(['2024-03-01', '2024-03-02', '2024-03-03']);
+    expect(futureDates({ id: 'a', start: '2024-12-16', freqDays: 7, y }, 2)).toEqual(['2025-01-06', '2025-01-13']);
+  });
+  test('inferFrequency: daily, weekly, gaps named', () => {
+    const d = (xs: string[]) => xs.map(isoToDay);
+    expect(inferFrequency('a', d(['2024-01-01', '2024-01-02']))).toBe(1);
+    expect(inferFrequency('a', d(['2024-01-01', '2024-01-08', '2024-01-15']))).toBe(7);
+    expect(() => inferFrequency('SKU-9', d(['2024-01-01', '2024-01-02', '2024-01-04']))).toThrow(/SKU SKU-9: irregular daily dates: 2024-01-02 is followed by 2024-01-04/);
+    expect(() => inferFrequency('SKU-9', d(['2024-01-01', '2024-01-04']))).toThrow(ForecastInputError);
+  });
+});
+
+describe('synthetic catalogue', () => {
+  test('deterministic, lengths in range, plan SKUs present and intermittent', () => {
+    const a = [...generateCatalogue({ skus: 50, seed: 7 })];
+    const b = [...generateCatalogue({ skus: 50, seed: 7 })];
+    expect(a.map((x) => Array.from(x.y))).toEqual(b.map((x) => Array.from(x.y)));
+    expect(a.every((x) => x.y.length >= 365 && x.y.length <= 730)).toBe(true);
+    for (const id of PLAN_INTERMITTENT_SKUS) {
+      const sku = a.find((x) => x.id === id);
+      expect(sku?.kind).toBe('intermittent');
+      expect(classifyDemand(sku!.y)).toBe('intermittent');
+    }
+    expect(new Set(a.map((x) => x.id)).size).toBe(50);
+  });
+  test('kinds match their Syntetos-Boylan class almost always', () => {
+    const cat = [...generateCatalogue({ skus: 300, days: 730, seed: 42 })];
+    const agree = cat.filter((x) => classifyDemand(x.y) === x.kind).length;
+    expect(agree / cat.length).toBeGreaterThan(0.95);
+    expect(new Set(cat.map((x) => x.kind))).toEqual(new Set(['smooth', 'erratic', 'intermittent', 'lumpy']));
+  });
+  test('fixed start date', () => {
+    const [x] = generateCatalogue({ skus: 1, days: 10, start: '2023-05-01' });
+    expect(x.start).toBe('2023-05-01');
+    expect(x.y).toHaveLength(10);
+  });
+});

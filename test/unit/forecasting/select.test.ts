@@ -1,0 +1,56 @@
+import { selectModel } from '../../../src/forecasting/select';
+import type { SeriesInput } from '../../../src/forecasting/types';
+
+const s = (y: number[]): SeriesInput => ({ id: 'SKU-1', start: '2024-01-01', freqDays: 1, y: Float64Array.from(y) });
+const repeat = (xs: number[], times: number) => Array.from({ length: times }, () => xs).flat();
+
+const smooth = s(repeat([10, 11, 9, 12, 10, 8, 11], 8));
+const sparse = s(repeat([0, 0, 3, 0, 0, 0, 4], 8)); // zero ratio 5/7
+const spiky = s(repeat([1, 1, 1, 1, 1, 1, 40], 8)); // no zeros, whole-series CV² ≈ 4.6
+const lumpy = s(repeat([0, 0, 1, 0, 0, 0, 40], 8));
+
+describe('plan policy (whole history)', () => {
+  test('zero ratio > 0.5 -> CrostonClassic with CROSTON_ALPHA', () => {
+    const r = selectModel(sparse, { policy: 'plan', crostonAlpha: 0.2 });
+    expect(r.model).toBe('CrostonClassic');
+    expect(r.params.alpha).toBe(0.2);
+  });
+  test('CV² > 0.49 -> TSB with TSB_ALPHA / TSB_BETA', () => {
+    const r = selectModel(spiky, { policy: 'plan', tsbAlpha: 0.3, tsbBeta: 0.05 });
+    expect(r.model).toBe('TSB');
+    expect(r.params).toMatchObject({ alphaD: 0.3, alphaP: 0.05 });
+  });
+  test('otherwise Prophet', () => expect(selectModel(smooth, { policy: 'plan' }).model).toBe('Prophet'));
+  test('thresholds come from the options', () => {
+    expect(selectModel(sparse, { policy: 'plan', zeroRatioThreshold: 0.8, cvSquaredThreshold: 0.1 }).model).toBe('TSB');
+    expect(selectModel(spiky, { policy: 'plan', cvSquaredThreshold: 5 }).model).toBe('Prophet');
+  });
+  test('hybrid disabled -> Prophet for every SKU', () => {
+    for (const x of [smooth, sparse, spiky, lumpy]) expect(selectModel(x, { policy: 'plan', hybridEnabled: false }).model).toBe('Prophet');
+  });
+});
+
+describe('sbc policy', () => {
+  test('smooth -> Prophet, or SESOptimized when short', () => {
+    expect(selectModel(smooth, { policy: 'sbc' })).toMatchObject({ model: 'Prophet', demandClass: 'smooth' });
+    expect(selectModel(s([10, 11, 9, 10]), { policy: 'sbc' }).model).toBe('SESOptimized');
+  });
+  test('erratic -> TSB', () => expect(selectModel(spiky, { policy: 'sbc' })).toMatchObject({ model: 'TSB', demandClass: 'erratic' }));
+  test('intermittent -> CrostonSBA', () => expect(selectModel(sparse, { policy: 'sbc' })).toMatchObject({ model: 'CrostonSBA', demandClass: 'intermittent' }));
+  test('lumpy -> TSB', () => expect(selectModel(lumpy, { policy: 'sbc' })).toMatchObject({ model: 'TSB', demandClass: 'lumpy' }));
+});
+
+describe('backtest-best policy', () => {
+  test('picks the candidate with the lowest holdout error', () => {
+    // a strict weekly pattern: SeasonalNaive is exact on the holdout, SES is not
+    const weekly = s(repeat([1, 2, 3, 4, 5, 6, 7], 10));
+    const r = selectModel(weekly, { policy: 'backtest-best', candidates: ['SESOptimized', 'SeasonalNaive', 'Naive'] }, { horizon: 7 });
+    expect(r.model).toBe('SeasonalNaive');
+    expect(r.reason).toMatch(/holdout MAE 0 /);
+  });
+  test('falls back to sbc when too short to validate', () => {
+    const r = selectModel(s([0, 3, 0, 0, 2, 0]), { policy: 'backtest-best' }, { horizon: 7 });
+    expect(r.model).toBe('CrostonSBA');
+    expect(r.reason).toMatch(/too short/);
+  });
+});
