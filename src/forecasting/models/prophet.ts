@@ -8,7 +8,8 @@
  * instead of by L-BFGS, which Stan's optimizer only approximates; point forecasts are yhat.
  */
 import { ForecastInputError, type FitResult, type Model, type SeriesInput } from '../types';
-import { gram, solveMap, type MapProblem } from './prophet/map';
+import { prophetGram } from './prophet/design';
+import { solveMap, type MapProblem } from './prophet/map';
 
 /** The fitted state, exposed for parity diagnostics. */
 export interface ProphetState {
@@ -51,14 +52,25 @@ function roundHalfEven(x: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** Writes the Fourier features of one day (sin, cos per order, per seasonality) at out[off..]. */
+/**
+ * Writes the Fourier features of one day (sin, cos per order, per seasonality) at out[off..].
+ * Harmonics come from the first by angle addition: far fewer sin/cos calls on large arguments,
+ * and within 1e-12 of computing each one directly.
+ */
 function fourier(day: number, seas: readonly Seasonality[], out: Float64Array, off: number): void {
   const x = Math.PI * 2 * day;
   for (const s of seas) {
+    const c1 = x / s.period;
+    const s1 = Math.sin(c1);
+    const k1 = Math.cos(c1);
+    let sn = s1;
+    let cn = k1;
     for (let i = 0; i < s.order; i++) {
-      const c = ((i + 1) / s.period) * x;
-      out[off++] = Math.sin(c);
-      out[off++] = Math.cos(c);
+      out[off++] = sn;
+      out[off++] = cn;
+      const next = sn * k1 + cn * s1;
+      cn = cn * k1 - sn * s1;
+      sn = next;
     }
   }
 }
@@ -174,16 +186,18 @@ export class Prophet implements Model {
     let sigma = 1e-9;
     let problem: MapProblem | undefined;
     if (yMin !== yMax) {
-      const z = new Float64Array(n * p);
-      for (let r = 0; r < n; r++) {
-        const t = tOf(days[r]);
-        const row = r * p;
-        z[row] = t;
-        z[row + 1] = 1;
-        for (let j = 0; j < S && cps[j] <= t; j++) z[row + 2 + j] = t - cps[j];
-        if (kSeas > 0) fourier(days[r], seas, z, row + 2 + S);
+      const ts = new Float64Array(n);
+      for (let r = 0; r < n; r++) ts[r] = tOf(days[r]);
+      // Fourier features column-major; Prophet's dummy column is all zeros
+      const f = new Float64Array(kCols * n);
+      if (kSeas > 0) {
+        const row = new Float64Array(kSeas);
+        for (let r = 0; r < n; r++) {
+          fourier(days[r], seas, row, 0);
+          for (let q = 0; q < kSeas; q++) f[q * n + r] = row[q];
+        }
       }
-      const { g, b, yy } = gram(z, ys, n, p);
+      const { g, b, yy } = prophetGram(ts, ys, cps, f, kCols);
       const pr: MapProblem = { n, p, g, b, yy, l2, l1, sigmaPrior: 0.5 };
       const res = solveMap(pr, theta, 1);
       theta.set(res.theta);
@@ -209,11 +223,17 @@ export class Prophet implements Model {
       return v * yScale;
     };
     const lastDay = day0 + (y.length - 1) * freqDays;
-    const fitted = new Float64Array(y.length);
-    for (let i = 0; i < y.length; i++) fitted[i] = yhatAt(day0 + i * freqDays);
     const state: ProphetState = { theta, sigma, problem, changepoints: cps, yScale };
+    let fitted: Float64Array | undefined;
     const result: FitResult = {
-      fitted,
+      // in-sample yhat on every input date, computed on first read (Prophet's fit doesn't either)
+      get fitted(): Float64Array {
+        if (!fitted) {
+          fitted = new Float64Array(y.length);
+          for (let i = 0; i < y.length; i++) fitted[i] = yhatAt(day0 + i * freqDays);
+        }
+        return fitted;
+      },
       forecast: (h: number): Float64Array => {
         if (!(Number.isInteger(h) && h >= 0)) throw new ForecastInputError(id, `horizon must be a non-negative integer, got ${h}`);
         const out = new Float64Array(h);

@@ -267,10 +267,10 @@ export function solveMap(pr: MapProblem, theta0: Float64Array, sigma0 = 1): MapR
   const lasso = new Lasso(pr);
   let s = sigma0 * sigma0;
   let it = 0;
-  for (; it < 500; it++) {
+  for (; it < 100; it++) {
     lasso.solve(x, s);
     const next = sigma2For(rssOf(pr, x), pr.n, pr.sigmaPrior);
-    const done = Math.abs(next - s) <= 1e-14 * s;
+    const done = Math.abs(next - s) <= 1e-12 * s;
     s = next;
     if (done || !(s > 0)) break;
   }
