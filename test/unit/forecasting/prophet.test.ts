@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Prophet } from '../../../src/forecasting/models/prophet';
-import { mapObjective } from '../../../src/forecasting/models/prophet/map';
+import { prophetGram } from '../../../src/forecasting/models/prophet/design';
+import { gram, mapObjective } from '../../../src/forecasting/models/prophet/map';
 import { ForecastInputError, type SeriesInput } from '../../../src/forecasting/types';
 
 interface Fixture {
@@ -22,7 +23,7 @@ interface Fixture {
 const dir = path.join(__dirname, '../../fixtures/parity');
 const fixtures: Fixture[] = fs
   .readdirSync(dir)
-  .filter((f) => f.startsWith('prophet-') && f.endsWith('.json'))
+  .filter((f) => f.startsWith('prophet-') && f.endsWith('.json') && f !== 'prophet-short-series.json')
   .sort()
   .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Fixture);
 
@@ -73,6 +74,41 @@ describe('Prophet parity with Prophet 1.5.0 (fixtures from scripts/parity/make_p
       expect(maxRel(forecast, fx.yhatForecast, yScale)).toBeLessThan(2e-2);
       if (fx.name.startsWith('births')) expect(maxRel(forecast, fx.yhatForecast, 0)).toBeLessThan(5e-3);
     });
+  });
+});
+
+describe('Prophet on short series (Prophet fits T < 100 by Stan Newton)', () => {
+  const short = JSON.parse(fs.readFileSync(path.join(dir, 'prophet-short-series.json'), 'utf8')) as { cases: Fixture[] };
+  it.each(short.cases.map((c) => [c.name, c] as const))('%s agrees with Prophet within 1e-3 of the y scale', (_n, c) => {
+    const { result, state } = new Prophet().fitState(input(c));
+    expect(maxRel(result.fitted!, c.yhatHistory, state.yScale)).toBeLessThan(1e-3);
+    expect(maxRel(result.forecast(c.horizon), c.yhatForecast, state.yScale)).toBeLessThan(1e-3);
+  });
+});
+
+describe('Prophet design Gram matrix', () => {
+  it('equals Z\'Z and Z\'y of the explicit design [t, 1, (t - c)+, Fourier]', () => {
+    const n = 300;
+    const k = 4;
+    const t = Float64Array.from({ length: n }, (_, i) => i / (n - 1));
+    const y = Float64Array.from({ length: n }, (_, i) => Math.sin(i / 9) + i / n);
+    const cps = Float64Array.from([0, 0.1, 0.1 + 1e-9, 0.5, t[n - 1]]);
+    const f = Float64Array.from({ length: k * n }, (_, i) => Math.cos(i * 0.37));
+    const p = 2 + cps.length + k;
+    const z = new Float64Array(n * p);
+    for (let i = 0; i < n; i++) {
+      z[i * p] = t[i];
+      z[i * p + 1] = 1;
+      cps.forEach((c, j) => {
+        if (t[i] >= c) z[i * p + 2 + j] = t[i] - c;
+      });
+      for (let q = 0; q < k; q++) z[i * p + 2 + cps.length + q] = f[q * n + i];
+    }
+    const fast = prophetGram(t, y, cps, f, k);
+    const ref = gram(z, y, n, p);
+    ref.g.forEach((v, i) => expect(Math.abs(fast.g[i] - v)).toBeLessThan(1e-10 * (1 + Math.abs(v))));
+    ref.b.forEach((v, i) => expect(Math.abs(fast.b[i] - v)).toBeLessThan(1e-10 * (1 + Math.abs(v))));
+    expect(fast.yy).toBeCloseTo(ref.yy, 9);
   });
 });
 
