@@ -6,6 +6,25 @@ import { NotBuiltError } from './not-built';
  * lazily so `neuro --help` and the offline commands start fast.
  */
 
+/** Command modules load when their command runs, so `neuro --help` and offline commands start fast. */
+const commands = {
+  backtest: () => require('./commands/backtest') as typeof import('./commands/backtest'),
+  backtestRun: () => require('./commands/backtest-run') as typeof import('./commands/backtest-run'),
+  config: () => require('./commands/config') as typeof import('./commands/config'),
+  data: () => require('./commands/data') as typeof import('./commands/data'),
+  db: () => require('./commands/db') as typeof import('./commands/db'),
+  demo: () => require('./commands/demo') as typeof import('./commands/demo'),
+  deploy: () => require('./commands/deploy') as typeof import('./commands/deploy'),
+  dev: () => require('./commands/dev') as typeof import('./commands/dev'),
+  forecastFile: () => require('./commands/forecast-file') as typeof import('./commands/forecast-file'),
+  forecastRun: () => require('./commands/forecast-run') as typeof import('./commands/forecast-run'),
+  prefetch: () => require('./commands/prefetch') as typeof import('./commands/prefetch'),
+  report: () => require('./commands/report') as typeof import('./commands/report'),
+  rollout: () => require('./commands/rollout') as typeof import('./commands/rollout'),
+  schedules: () => require('./commands/schedules') as typeof import('./commands/schedules'),
+  traffic: () => require('./commands/traffic') as typeof import('./commands/traffic'),
+};
+
 const int = (name: string) => (v: string) => {
   if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a whole number, got "${v}"`);
   return Number(v);
@@ -32,7 +51,7 @@ export function buildProgram(): Command {
     .option('--skus <n>', 'SKUs in the generated catalogue', int('--skus'), 700)
     .option('--days <n>', 'days of history', int('--days'), 730)
     .option('--fresh', 'discard data kept from earlier demo/dev runs in .neuro/')
-    .action(async (o) => (await import('./commands/demo')).demoCommand(o));
+    .action((o) => commands.demo().demoCommand(o));
 
   program
     .command('dev')
@@ -40,24 +59,24 @@ export function buildProgram(): Command {
     .option('--port <port>', 'API port', int('--port'), 8080)
     .option('--ui-port <port>', 'Temporal Web UI port', int('--ui-port'), 8233)
     .option('--temporal-port <port>', 'Temporal frontend port', int('--temporal-port'), 7233)
-    .action(async (o) => (await import('./commands/dev')).devCommand(o));
+    .action((o) => commands.dev().devCommand(o));
 
   program
     .command('worker')
     .description('run a worker on the task queue (needs TEMPORAL_ADDRESS or a running `neuro dev`)')
-    .action(async () => (await import('./commands/dev')).workerCommand());
+    .action(() => commands.dev().workerCommand());
 
   program
     .command('api')
     .description('run the HTTP forecast API')
     .option('--port <port>', 'port', int('--port'), 8080)
     .option('--host <host>', 'bind address', '127.0.0.1')
-    .action(async (o) => (await import('./commands/dev')).apiCommand(o));
+    .action((o) => commands.dev().apiCommand(o));
 
   const db = program.command('db').description('database');
   db.command('migrate')
     .description('apply pending migrations (idempotent)')
-    .action(async () => (await import('./commands/db')).migrateCommand());
+    .action(() => commands.db().migrateCommand());
 
   const data = program.command('data').description('catalogue and sales history');
   data
@@ -68,12 +87,12 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'random seed', int('--seed'), 42)
     .option('--end <date>', 'last day of history (YYYY-MM-DD)', undefined)
     .option('--csv <file>', 'write long CSV (unique_id,ds,y) to this file instead of the database')
-    .action(async (o) => (await import('./commands/data')).generateCommand(o));
+    .action((o) => commands.data().generateCommand(o));
   data
     .command('import')
     .description('import long CSV (unique_id,ds,y or sku,date,quantity); a file with bad rows is refused whole')
     .argument('<file>', 'CSV file')
-    .action(async (file) => (await import('./commands/data')).importCommand(file));
+    .action((file) => commands.data().importCommand(file));
 
   const forecast = program.command('forecast').description('forecasts');
   forecast
@@ -86,7 +105,7 @@ export function buildProgram(): Command {
     .option('--delay-ms <ms>', 'override STREAMING_BATCH_DELAY_MS for this run', int('--delay-ms'))
     .option('--policy <policy>', 'selection policy: plan, sbc or backtest-best')
     .option('--skus <list>', 'comma-separated SKU subset')
-    .action(async (o) => (await import('./commands/forecast-run')).forecastRunCommand(o));
+    .action((o) => commands.forecastRun().forecastRunCommand(o));
   forecast
     .command('file')
     .description('forecast a long CSV (unique_id,ds,y) with one model, offline; CSV to stdout')
@@ -97,7 +116,7 @@ export function buildProgram(): Command {
     .option('--alpha <a>', 'smoothing constant', num('--alpha'))
     .option('--alpha-d <a>', 'TSB demand smoothing', num('--alpha-d'))
     .option('--alpha-p <a>', 'TSB probability smoothing', num('--alpha-p'))
-    .action(async (o) => (await import('./commands/forecast-file')).runForecastFile(o, process.stdout));
+    .action((o) => commands.forecastFile().runForecastFile(o, process.stdout));
 
   program
     .command('backtest')
@@ -112,10 +131,10 @@ export function buildProgram(): Command {
     .option('--outlier-threshold <pct>', 'MAPE above which a SKU is an outlier', num('--outlier-threshold'))
     .addOption(envOption())
     .option('--wait', 'wait for the workflow and print its summary')
-    .action(async (o) =>
+    .action((o) =>
       o.input
-        ? (await import('./commands/backtest')).runBacktestCli(o, process.stdout)
-        : (await import('./commands/backtest-run')).backtestWorkflowCommand(o),
+        ? commands.backtest().runBacktestCli(o, process.stdout)
+        : commands.backtestRun().backtestWorkflowCommand(o),
     );
 
   const schedules = program.command('schedules').description('Temporal Schedules from configuration');
@@ -123,11 +142,11 @@ export function buildProgram(): Command {
     .command('apply')
     .description('create or update forecast-daily and the prefetch schedules (idempotent)')
     .addOption(envOption())
-    .action(async (o) => (await import('./commands/schedules')).schedulesApply(o));
+    .action((o) => commands.schedules().schedulesApply(o));
   schedules
     .command('list')
     .description('list the schedules with their specs and state')
-    .action(async () => (await import('./commands/schedules')).schedulesList());
+    .action(() => commands.schedules().schedulesList());
 
   const prefetch = program.command('prefetch').description('cache prefetch');
   prefetch
@@ -136,7 +155,7 @@ export function buildProgram(): Command {
     .addOption(envOption())
     .option('--top-n <n>', 'override PREFETCH_TOP_N_QUERIES', int('--top-n'))
     .option('--wait', 'wait and print the result')
-    .action(async (o) => (await import('./commands/prefetch')).prefetchRun(o));
+    .action((o) => commands.prefetch().prefetchRun(o));
 
   const deploy = program.command('deploy').description('deploy hooks');
   deploy
@@ -144,7 +163,7 @@ export function buildProgram(): Command {
     .description('the deploy hook: post-deploy prefetch after PREFETCH_POST_DEPLOY_DELAY_MS, once per deploy id')
     .addOption(envOption())
     .option('--deploy-id <id>', 'deploy id (default: a new one)')
-    .action(async (o) => (await import('./commands/deploy')).deployComplete(o));
+    .action((o) => commands.deploy().deployComplete(o));
 
   const config = program.command('config').description('per-environment configuration in PostgreSQL');
   config
@@ -153,7 +172,7 @@ export function buildProgram(): Command {
     .addOption(envOption())
     .argument('[key]')
     .option('--json', 'JSON output')
-    .action(async (key, o) => (await import('./commands/config')).configGet(key, o));
+    .action((key, o) => commands.config().configGet(key, o));
   config
     .command('set')
     .description('set KEY=VALUE ... atomically: all valid or nothing written')
@@ -161,14 +180,14 @@ export function buildProgram(): Command {
     .argument('<assignments...>', 'KEY=VALUE pairs')
     .option('--by <who>', 'who makes the change', process.env.USER || 'cli')
     .option('--reason <text>', 'why')
-    .action(async (assignments, o) => (await import('./commands/config')).configSet(assignments, o));
+    .action((assignments, o) => commands.config().configSet(assignments, o));
   config
     .command('history')
     .description('audit trail of changes')
     .addOption(envOption())
     .argument('[key]')
     .option('--limit <n>', 'rows', int('--limit'), 50)
-    .action(async (key, o) => (await import('./commands/config')).configHistoryCommand(key, o));
+    .action((key, o) => commands.config().configHistoryCommand(key, o));
 
   const rollout = program.command('rollout').description('staged rollouts with gates, sign-offs, GO/NO-GO and rollback');
   rollout
@@ -183,19 +202,19 @@ export function buildProgram(): Command {
     .option('--approval-timeout <duration>', 'NO-GO when sign-offs and GO have not come in by then')
     .option('--author <who>', 'who starts it', process.env.USER || 'cli')
     .option('--description <text>', 'what the release changes')
-    .action(async (o) => (await import('./commands/rollout')).rolloutStart(o));
+    .action((o) => commands.rollout().rolloutStart(o));
   rollout
     .command('status')
     .argument('<release>')
     .option('--json', 'raw JSON')
-    .action(async (release, o) => (await import('./commands/rollout')).rolloutStatus(release, o));
+    .action((release, o) => commands.rollout().rolloutStatus(release, o));
   rollout
     .command('approve')
     .argument('<release>')
     .requiredOption('--role <role>', 'sign-off role, e.g. product-owner, devops-lead')
     .requiredOption('--by <who>', 'approver')
     .option('--comment <text>', 'comment')
-    .action(async (release, o) => (await import('./commands/rollout')).rolloutApprove(release, o));
+    .action((release, o) => commands.rollout().rolloutApprove(release, o));
   for (const [name, fn] of [
     ['go', 'rolloutGo'],
     ['no-go', 'rolloutNoGo'],
@@ -206,7 +225,7 @@ export function buildProgram(): Command {
       .argument('<release>')
       .requiredOption('--by <who>', 'who decides')
       .requiredOption('--reason <text>', 'why')
-      .action(async (release, o) => (await import('./commands/rollout'))[fn](release, o));
+      .action((release, o) => commands.rollout()[fn](release, o));
   }
 
   program
@@ -214,7 +233,7 @@ export function buildProgram(): Command {
     .description('write CHANGELOG_ops and POST_DEPLOYMENT_REPORT markdown for a release')
     .option('--release <tag>', 'release (default: the latest)')
     .option('--out <dir>', 'output folder', '.')
-    .action(async (o) => (await import('./commands/report')).reportCommand(o));
+    .action((o) => commands.report().reportCommand(o));
 
   program
     .command('traffic')
@@ -223,7 +242,7 @@ export function buildProgram(): Command {
     .option('--duration <d>', 'seconds', num('--duration'), 30)
     .option('--url <url>', 'API base URL (default: the running neuro dev)')
     .addOption(envOption())
-    .action(async (o) => (await import('./commands/traffic')).trafficCommand(o));
+    .action((o) => commands.traffic().trafficCommand(o));
 
   return program;
 }

@@ -6,7 +6,7 @@ import { createCache } from '../cache';
 import type { ForecastCache } from '../cache/types';
 import { infraFromEnv, type InfraSettings } from '../config/schema';
 import { startEmbeddedPostgres } from '../db/embedded';
-import { migrate } from '../db/migrate';
+import { migrate, type MigrationResult } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { ensureSearchAttributes, startDevServer, type DevServer } from './temporal-server';
 
@@ -17,7 +17,8 @@ import { ensureSearchAttributes, startDevServer, type DevServer } from './tempor
  * addresses in .neuro/dev.json so other `neuro` commands in other terminals reach the same stack.
  */
 
-export const STATE_DIR = resolve(__dirname, '..', '..', '.neuro');
+/** Embedded data and the running dev's addresses; NEURO_STATE_DIR moves it (tests use a temp dir). */
+export const STATE_DIR = process.env.NEURO_STATE_DIR || resolve(__dirname, '..', '..', '.neuro');
 const DEV_FILE = join(STATE_DIR, 'dev.json');
 
 type Log = (line: string) => void;
@@ -151,6 +152,7 @@ export interface OpenDatabase {
   pool: Pool;
   databaseUrl: string;
   description: string;
+  migrations: MigrationResult;
   stop(): Promise<void>;
 }
 
@@ -158,7 +160,7 @@ export interface OpenDatabase {
 export async function openDatabase(infra: InfraSettings = resolveInfra(), persist = true): Promise<OpenDatabase> {
   let databaseUrl = infra.databaseUrl;
   let description: string;
-  let stopEmbedded = async () => undefined;
+  let stopEmbedded = async (): Promise<void> => undefined;
   if (databaseUrl) {
     description = `PostgreSQL: ${redact(databaseUrl)}${process.env.DATABASE_URL ? ' (DATABASE_URL)' : ' (from the running neuro dev)'}`;
   } else {
@@ -175,12 +177,12 @@ export async function openDatabase(infra: InfraSettings = resolveInfra(), persis
     await stopEmbedded();
   };
   try {
-    await migrate(pool);
+    const migrations = await migrate(pool);
+    return { pool, databaseUrl, description, migrations, stop };
   } catch (err) {
     await stop();
     throw err;
   }
-  return { pool, databaseUrl, description, stop };
 }
 
 /** A Temporal client for commands that only talk to a server (no embedded start). */

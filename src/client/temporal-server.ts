@@ -118,7 +118,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       },
     });
   } catch (err) {
-    throw new Error(`${NO_TEMPORAL_HELP}\n(cause: ${(err as Error).message})`);
+    throw new Error(`${NO_TEMPORAL_HELP}\n(cause: ${(err as Error).message})`, { cause: err });
   }
   const address = env.address;
   const port = Number(address.split(':').pop());

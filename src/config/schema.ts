@@ -104,6 +104,19 @@ export function parseChanges(changes: Record<string, unknown>): Partial<Forecast
   return out as Partial<ForecastConfig>;
 }
 
+/** `KEY=VALUE ...`: every pair is validated before anything is written; one bad pair refuses all. */
+export function parseAssignments(assignments: string[]): Record<string, string> {
+  const changes: Record<string, string> = {};
+  const problems: { key: string; message: string }[] = [];
+  for (const a of assignments) {
+    const eq = a.indexOf('=');
+    if (eq <= 0) problems.push({ key: a, message: 'expected KEY=VALUE' });
+    else changes[a.slice(0, eq).trim()] = a.slice(eq + 1);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return changes;
+}
+
 /** Plan defaults overlaid with the process environment's values for known keys (validated). */
 export function defaultsFromEnv(env: NodeJS.ProcessEnv = process.env): ForecastConfig {
   const fromEnv: Record<string, string> = {};

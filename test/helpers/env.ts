@@ -7,7 +7,6 @@ import { NativeConnection } from '@temporalio/worker';
 import { Client as PgClient, type Pool } from 'pg';
 import { migrate } from '../../src/db/migrate';
 import { createPool } from '../../src/db/pool';
-import { buildWorkflowBundle } from '../../src/workers/worker';
 
 /** Per-test-file access to the services global-setup started. */
 
@@ -79,6 +78,8 @@ export async function testTemporal(): Promise<TestTemporal> {
 export async function testWorkflowBundle(): Promise<{ code: string }> {
   const file = join(tmpdir(), `neuro-workflow-bundle-${required('TEST_RUN_ID')}.js`);
   if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
+  // Loaded lazily so tests that need no workflows don't load every activity module.
+  const { buildWorkflowBundle } = await import('../../src/workers/worker');
   const bundle = await buildWorkflowBundle();
   writeFileSync(file, bundle.code);
   return bundle;

@@ -1,0 +1,41 @@
+import { ConfigError, CONFIG_KEYS, isConfigKey, parseAssignments } from '../../config/schema';
+import { configHistory, listConfig, setConfig } from '../../config/store';
+import { openDatabase } from '../services';
+
+async function withDb<T>(fn: (pool: import('pg').Pool) => Promise<T>): Promise<T> {
+  const db = await openDatabase();
+  try {
+    return await fn(db.pool);
+  } finally {
+    await db.stop();
+  }
+}
+
+export async function configGet(key: string | undefined, opts: { env: string; json?: boolean }): Promise<void> {
+  if (key !== undefined && !isConfigKey(key)) throw new ConfigError([{ key, message: 'unknown key' }]);
+  const entries = await withDb((pool) => listConfig(pool, opts.env));
+  const shown = key ? entries.filter((e) => e.key === key) : entries;
+  if (opts.json) {
+    console.log(JSON.stringify(key ? shown[0] : shown, null, 2));
+    return;
+  }
+  for (const e of shown) {
+    const origin = e.source === 'database' ? `v${e.version} by ${e.updatedBy} at ${e.updatedAt}` : 'default';
+    console.log(`${e.key.padEnd(42)} ${String(e.value).padEnd(10)} ${origin}`);
+  }
+}
+
+export async function configSet(assignments: string[], opts: { env: string; by: string; reason?: string }): Promise<void> {
+  const changes = parseAssignments(assignments);
+  const applied = await withDb((pool) => setConfig(pool, opts.env, changes, opts.by, opts.reason));
+  for (const c of applied) console.log(`${opts.env} ${c.key}: ${c.old} -> ${c.new} (v${c.version})`);
+}
+
+export async function configHistoryCommand(key: string | undefined, opts: { env: string; limit: number }): Promise<void> {
+  const rows = await withDb((pool) => configHistory(pool, opts.env, key, opts.limit));
+  if (!rows.length) console.log(`no changes recorded for ${opts.env}${key ? ` ${key}` : ''}`);
+  for (const r of rows) {
+    const fmt = (v: unknown, k: string) => (v === null ? `${CONFIG_KEYS[k as keyof typeof CONFIG_KEYS]?.default} (default)` : String(v));
+    console.log(`${r.changedAt}  ${r.key} v${r.version}: ${fmt(r.old, r.key)} -> ${fmt(r.new, r.key)}  by ${r.changedBy}${r.reason ? ` (${r.reason})` : ''}`);
+  }
+}

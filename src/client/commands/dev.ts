@@ -1,0 +1,136 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { startApiServer } from '../../api/server';
+import { createCache } from '../../cache';
+import { createWorker } from '../../workers/worker';
+import { ensureSearchAttributes } from '../temporal-server';
+import { clearDevState, openDatabase, resolveInfra, startServices, writeDevState } from '../services';
+
+/** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
+function untilStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+async function runWorkerUntil(worker: Worker, stop: Promise<unknown>): Promise<void> {
+  const running = worker.run();
+  await Promise.race([stop, running]);
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+  await running;
+}
+
+/** `neuro dev`: dev server with Web UI, a worker and the API, all stopped together. */
+export async function devCommand(opts: { port: number; uiPort: number; temporalPort: number }): Promise<void> {
+  const log = (line: string) => console.log(line);
+  const services = await startServices({ temporal: true, ui: true, uiPort: opts.uiPort, temporalPort: opts.temporalPort, persist: true, log });
+  const stopSignal = untilStopSignal();
+  let api: { url: string; close(): Promise<void> } | undefined;
+  let native: NativeConnection | undefined;
+  try {
+    const temporal = services.temporal!;
+    native = await NativeConnection.connect({ address: temporal.address });
+    const worker = await createWorker({
+      connection: native,
+      namespace: services.infra.temporalNamespace,
+      taskQueue: services.infra.taskQueue,
+      deps: { pool: services.pool, cache: services.cache },
+    });
+    const server = await startApiServer({
+      pool: services.pool,
+      cache: services.cache,
+      temporalClient: temporal.client,
+      taskQueue: services.infra.taskQueue,
+      adminToken: services.infra.adminToken,
+      port: opts.port,
+      log,
+    });
+    api = server;
+    const apiUrl = server.url;
+    writeDevState({
+      pid: process.pid,
+      databaseUrl: services.databaseUrl,
+      temporalAddress: temporal.address,
+      redisUrl: services.infra.redisUrl,
+      uiUrl: temporal.uiUrl,
+      apiUrl,
+    });
+    for (const line of services.describe()) log(line);
+    log(`Worker: task queue ${services.infra.taskQueue}`);
+    log(`API: ${apiUrl}  (GET /api/v1/forecasts/:sku, /metrics, /healthz)`);
+    if (temporal.uiUrl) log(`Temporal Web UI: ${temporal.uiUrl}`);
+    if (!services.infra.adminToken) log('ADMIN_TOKEN is not set: POST /api/v1/admin/trigger-forecast refuses every request');
+    log('Ready. Other terminals: `npx neuro forecast run --wait`, `npx neuro schedules apply`. Ctrl-C stops everything.');
+    await runWorkerUntil(worker, stopSignal);
+  } finally {
+    log('Stopping...');
+    clearDevState();
+    await api?.close().catch(() => undefined);
+    await native?.close().catch(() => undefined);
+    await services.stop();
+    log('Stopped.');
+  }
+}
+
+/** A server we did not start (docker compose, a cluster) may lack our search attributes. */
+async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const added = await ensureSearchAttributes(connection, namespace);
+    if (added.length) console.log(`Temporal: registered search attributes ${added.join(', ')}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** `neuro worker`: one more worker on the task queue of a running server. */
+export async function workerCommand(): Promise<void> {
+  const infra = resolveInfra();
+  if (!infra.temporalAddress) throw new Error('No Temporal server: set TEMPORAL_ADDRESS or start `neuro dev` first');
+  await registerSearchAttributes(infra.temporalAddress, infra.temporalNamespace);
+  const db = await openDatabase(infra);
+  const cache = await createCache(infra.redisUrl, { log: console.log });
+  const native = await NativeConnection.connect({ address: infra.temporalAddress });
+  try {
+    const worker = await createWorker({ connection: native, namespace: infra.temporalNamespace, taskQueue: infra.taskQueue, deps: { pool: db.pool, cache } });
+    console.log(`${db.description}\nWorker on ${infra.temporalAddress}, task queue ${infra.taskQueue}. Ctrl-C stops it.`);
+    await runWorkerUntil(worker, untilStopSignal());
+  } finally {
+    await native.close();
+    await cache.close();
+    await db.stop();
+  }
+}
+
+/** `neuro api`: the HTTP API alone (trigger-forecast needs a reachable Temporal server). */
+export async function apiCommand(opts: { port: number; host: string }): Promise<void> {
+  const infra = resolveInfra();
+  const db = await openDatabase(infra);
+  const cache = await createCache(infra.redisUrl, { log: console.log });
+  const connection = infra.temporalAddress ? await Connection.connect({ address: infra.temporalAddress }) : undefined;
+  try {
+    const api = await startApiServer({
+      pool: db.pool,
+      cache,
+      temporalClient: connection ? new Client({ connection, namespace: infra.temporalNamespace }) : undefined,
+      taskQueue: infra.taskQueue,
+      adminToken: infra.adminToken,
+      port: opts.port,
+      host: opts.host,
+      log: console.log,
+    });
+    console.log(`${db.description}\nAPI on ${api.url}. Ctrl-C stops it.`);
+    await untilStopSignal();
+    await api.close();
+  } finally {
+    await connection?.close();
+    await cache.close();
+    await db.stop();
+  }
+}
