@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { RolloutStatus } from '../rollout/types';
 
 /**
  * Every signal, query and update of every workflow, in one shared module: the names are public
@@ -12,7 +13,7 @@ export interface ForecastRunProgress {
   runId: string;
   environment: string;
   runDate: string;
-  status: 'listing' | 'running' | 'paused' | 'preloading' | 'completed' | 'failed';
+  status: 'listing' | 'running' | 'paused' | 'preloading' | 'backtesting' | 'completed' | 'failed';
   skusTotal: number;
   skusDone: number;
   batchesTotal: number;
@@ -27,6 +28,21 @@ export const progressQuery = defineQuery<ForecastRunProgress>('progress');
 export const pauseSignal = defineSignal<[{ by?: string; reason?: string }?]>('pause');
 export const resumeSignal = defineSignal<[{ by?: string }?]>('resume');
 
+// ---- backtest ----------------------------------------------------------------------------------
+
+export interface BacktestProgress {
+  backtestId: string;
+  environment: string;
+  status: 'listing' | 'running' | 'completed' | 'failed';
+  skusTotal: number;
+  skusDone: number;
+  batchesTotal: number;
+  batchesDone: number;
+}
+
+/** Same public name as forecastRun's: `temporal workflow query --type progress` works on both. */
+export const backtestProgressQuery = defineQuery<BacktestProgress>('progress');
+
 // ---- rollout -----------------------------------------------------------------------------------
 
 export interface ApprovePayload {
@@ -38,16 +54,25 @@ export interface DecisionPayload {
   by: string;
   reason: string;
 }
+/** GO may knowingly accept gates that stayed inconclusive (too little data); they are recorded. */
+export interface GoPayload extends DecisionPayload {
+  acceptInconclusive?: boolean;
+}
 
 /** Updates answer the caller (accepted, or rejected by the validator with the reason). */
 export const approveUpdate = defineUpdate<string, [ApprovePayload]>('approve');
-export const goUpdate = defineUpdate<string, [DecisionPayload]>('go');
+export const goUpdate = defineUpdate<string, [GoPayload]>('go');
 export const noGoUpdate = defineUpdate<string, [DecisionPayload]>('noGo');
 export const rollbackUpdate = defineUpdate<string, [DecisionPayload]>('rollback');
 
 /** Same-named signals for `temporal workflow signal`; a bad payload is recorded as rejected, nothing changes. */
 export const approveSignal = defineSignal<[ApprovePayload]>('approve');
-export const goSignal = defineSignal<[DecisionPayload]>('go');
+export const goSignal = defineSignal<[GoPayload]>('go');
 export const noGoSignal = defineSignal<[DecisionPayload]>('noGo');
 export const rollbackSignal = defineSignal<[DecisionPayload]>('rollback');
-// statusQuery (name 'status') is added here by the rollout workflow's author, typed by its RolloutStatus.
+/**
+ * A Signal and an Update may share a name: the TS SDK (1.24) keeps signal and update handlers in
+ * separate maps and the server routes them separately (checked by test/integration/rollout.test.ts).
+ */
+export const statusQuery = defineQuery<RolloutStatus>('status');
+export type { RolloutStatus };

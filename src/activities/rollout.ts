@@ -1,0 +1,56 @@
+import { gateResultsFor, insertGateResults, insertRollout, loadGateData, saveRelease, updateRollout } from '../db/rollouts';
+import { evaluateGates, flaggedOutliers } from '../rollout/gates';
+import { parseRolloutInput, RolloutInputError } from '../rollout/input';
+import { renderChangelogEntry, renderPostDeploymentReport } from '../rollout/report';
+import type { Environment, GateResult, GateSpec, RolloutInput, RolloutStatus } from '../rollout/types';
+import type { ActivityDeps } from './deps';
+import { BadInputError } from './errors';
+
+export function createRolloutActivities({ pool }: ActivityDeps) {
+  return {
+    /** Validates the whole input (every config value) before anything is applied, and records the rollout. */
+    async prepareRollout({ input, workflowId }: { input: unknown; workflowId: string }): Promise<RolloutInput> {
+      let parsed: RolloutInput;
+      try {
+        parsed = parseRolloutInput(input);
+      } catch (err) {
+        if (err instanceof RolloutInputError) throw new BadInputError(err.message);
+        throw err;
+      }
+      await insertRollout(pool, { ...parsed, workflowId });
+      return parsed;
+    },
+
+    async recordRollout(status: RolloutStatus): Promise<void> {
+      await updateRollout(pool, status);
+    },
+
+    /** Measures the gates over [from, now] in one environment, stores and returns the verdicts. */
+    async evaluateRolloutGates(a: {
+      release: string;
+      environment: Environment;
+      gates: GateSpec[];
+      from: string;
+      baselineFrom?: string;
+      baselineTo?: string;
+    }): Promise<GateResult[]> {
+      const to = new Date().toISOString();
+      const data = await loadGateData(pool, { ...a, to }, flaggedOutliers);
+      const results = evaluateGates(a.gates, data, a.environment, { start: a.from, end: to });
+      await insertGateResults(pool, a.release, results);
+      return results;
+    },
+
+    /** The release record: CHANGELOG_ops entry and POST_DEPLOYMENT_REPORT, kept in PostgreSQL. */
+    async writeReleaseRecord(status: RolloutStatus): Promise<{ evaluations: number }> {
+      await saveRelease(pool, {
+        release: status.release,
+        tag: status.release,
+        status: status.state,
+        changelog: renderChangelogEntry(status),
+        report: renderPostDeploymentReport(status),
+      });
+      return { evaluations: (await gateResultsFor(pool, status.release)).length };
+    },
+  };
+}

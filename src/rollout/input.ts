@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import { parseChanges } from '../config/schema';
+import { getPlan, isPrefetchKey, type RolloutPlan } from './plans';
+import { COMPARATORS, GATE_NAMES, type ConfigValue, type RolloutInput } from './types';
+
+/** Validation and construction of rollout inputs (client and the workflow's first activity). */
+
+export class RolloutInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RolloutInputError';
+  }
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "24h", "30s", "7d", "1500ms" or a number of ms -> ms. */
+export function parseDuration(v: string | number, what = 'duration'): number {
+  if (typeof v === 'number') {
+    if (Number.isFinite(v) && v >= 0) return Math.round(v);
+  } else {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(v);
+    if (m) return Math.round(Number(m[1]) * UNITS[m[2]]);
+  }
+  throw new RolloutInputError(`${what}: ${JSON.stringify(v)} is not a duration (use e.g. 1500ms, 30s, 10m, 24h, 7d)`);
+}
+
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)}s` : `${ms}ms`;
+}
+
+export const RELEASE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const nonEmpty = (what: string) => z.string({ error: `${what} is required` }).trim().min(1, `${what} is required`);
+const ms = z.number().int().min(0);
+const role = z.string().regex(/^[a-z][a-z0-9-]*$/, 'roles are lower-case words with dashes, e.g. devops-lead');
+
+const gateSchema = z.object({
+  gate: z.enum(GATE_NAMES),
+  comparator: z.enum(COMPARATORS),
+  threshold: z.number(),
+  baselineFactor: z.number().positive().optional(),
+  minSamples: z.number().int().min(0).optional(),
+});
+
+const inputSchema = z
+  .object({
+    release: z.string().regex(RELEASE_PATTERN, 'release tags are letters, digits, dots, dashes and underscores (max 100)'),
+    plan: z.string().optional(),
+    description: nonEmpty('description'),
+    author: nonEmpty('author'),
+    changes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    stages: z.tuple([z.literal('staging'), z.literal('production')], { error: 'stages must be ["staging", "production"]' }),
+    validation: z.object({
+      cycles: z.number().int().min(0).max(100),
+      soakMs: ms,
+      checkIntervalMs: z.number().int().min(100, 'checkIntervalMs must be >= 100'),
+      baselineCycles: z.number().int().min(0).max(10),
+      forecast: z
+        .object({ batchSize: z.number().int().positive().optional(), skus: z.array(z.string()).optional(), policy: z.string().optional() })
+        .optional(),
+      prefetch: z.boolean().optional(),
+    }),
+    gates: z.array(gateSchema),
+    productionGates: z.array(gateSchema).optional(),
+    signOffs: z.array(role).refine((r) => new Set(r).size === r.length, 'signOffs lists a role twice'),
+    approvalTimeoutMs: z.number().int().min(1),
+    monitor: z.object({
+      windowMs: ms,
+      checkIntervalMs: z.number().int().min(100, 'checkIntervalMs must be >= 100'),
+      cycles: z.number().int().min(0).max(100),
+      postDeployPrefetch: z.boolean(),
+    }),
+  })
+  .strict();
+
+/**
+ * Validates a whole rollout input, including every config value of the change set (all-or-nothing).
+ * Returns it with the change set parsed to typed values. Throws RolloutInputError naming each problem.
+ */
+export function parseRolloutInput(raw: unknown): RolloutInput {
+  const r = inputSchema.safeParse(raw);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+    throw new RolloutInputError(`invalid rollout input: ${problems.join('; ')}`);
+  }
+  let changes: Record<string, ConfigValue>;
+  try {
+    changes = parseChanges(r.data.changes) as Record<string, ConfigValue>;
+  } catch (err) {
+    throw new RolloutInputError(`invalid change set: ${(err as Error).message}`);
+  }
+  return { ...(r.data as RolloutInput), changes };
+}
+
+export interface PlanOverrides {
+  release?: string;
+  /** KEY=VALUE strings. */
+  set?: string[];
+  soak?: string;
+  monitor?: string;
+  cycles?: number;
+  approvalTimeout?: string;
+  author: string;
+  description?: string;
+  /** Rehearsal knobs (tests): smaller forecast runs, other gates, no post-deploy prefetch. */
+  forecast?: RolloutInput['validation']['forecast'];
+  checkInterval?: string;
+  gates?: RolloutInput['gates'];
+  baselineCycles?: number;
+  monitorCycles?: number;
+  postDeployPrefetch?: boolean;
+  signOffs?: string[];
+}
+
+export function parseAssignments(set: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of set) {
+    const i = a.indexOf('=');
+    if (i <= 0) throw new RolloutInputError(`--set ${JSON.stringify(a)}: expected KEY=VALUE`);
+    out[a.slice(0, i).trim()] = a.slice(i + 1);
+  }
+  return out;
+}
+
+/** A kickoff plan with a rehearsal's overrides, validated: what `neuro rollout start` starts. */
+export function planToInput(planOrName: RolloutPlan | string, o: PlanOverrides): RolloutInput {
+  const plan = typeof planOrName === 'string' ? getPlan(planOrName) : planOrName;
+  const changes = { ...plan.changes, ...parseAssignments(o.set) };
+  const soakMs = parseDuration(o.soak ?? plan.validation.soak, '--soak');
+  const windowMs = parseDuration(o.monitor ?? plan.monitor.window, '--monitor');
+  // Checks at the plan's interval, but at least a few times within a shortened window.
+  const interval = (window: number, planned: string) =>
+    o.checkInterval ? parseDuration(o.checkInterval, 'checkInterval') : Math.max(100, Math.min(parseDuration(planned), Math.ceil(window / 4) || 100));
+  return parseRolloutInput({
+    release: o.release ?? plan.name,
+    plan: plan.name,
+    description: o.description ?? plan.description,
+    author: o.author,
+    changes,
+    stages: ['staging', 'production'],
+    validation: {
+      cycles: o.cycles ?? plan.validation.cycles,
+      soakMs,
+      checkIntervalMs: interval(soakMs, plan.validation.checkInterval),
+      baselineCycles: o.baselineCycles ?? plan.validation.baselineCycles,
+      ...(o.forecast ? { forecast: o.forecast } : {}),
+      prefetch: plan.validation.prefetch ?? Object.keys(changes).some(isPrefetchKey),
+    },
+    gates: o.gates ?? plan.gates,
+    signOffs: o.signOffs ?? plan.signOffs,
+    approvalTimeoutMs: parseDuration(o.approvalTimeout ?? plan.approvalTimeout, '--approval-timeout'),
+    monitor: {
+      windowMs,
+      checkIntervalMs: interval(windowMs, plan.monitor.checkInterval),
+      cycles: o.monitorCycles ?? 0,
+      postDeployPrefetch: o.postDeployPrefetch ?? true,
+    },
+  });
+}

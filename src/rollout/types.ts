@@ -1,0 +1,180 @@
+/**
+ * Types shared by the rollout workflow, its activities, the CLI and the reports. Pure types only:
+ * the workflow bundle imports this file.
+ */
+
+export type Environment = 'staging' | 'production';
+/** A config value as stored (JSON); null in a snapshot = no override (the key is on its default). */
+export type ConfigValue = string | number | boolean;
+export type Overrides = Record<string, ConfigValue | null>;
+
+export const GATE_NAMES = [
+  'forecast-duration',
+  'peak-memory',
+  'mape',
+  'cache-hit-rate',
+  'prefetch-duration',
+  'peak-hour-misses',
+  'prefetch-memory-impact',
+  'outlier-count',
+  'outlier-mape',
+] as const;
+export type GateName = (typeof GATE_NAMES)[number];
+
+export const COMPARATORS = ['<', '<=', '>', '>='] as const;
+export type Comparator = (typeof COMPARATORS)[number];
+
+/** One pass criterion of a plan's table, e.g. peak memory < 62 (%). */
+export interface GateSpec {
+  gate: GateName;
+  comparator: Comparator;
+  /** Absolute threshold in the gate's unit (ms, %, count). */
+  threshold: number;
+  /**
+   * Also relative to the pre-change baseline: the measured value must satisfy the comparator
+   * against baseline x factor too (the stricter of the two thresholds applies).
+   */
+  baselineFactor?: number;
+  /** Fewer samples than this -> inconclusive (runs, prefetches or requests, by gate). */
+  minSamples?: number;
+}
+
+export type GateStatus = 'pass' | 'fail' | 'inconclusive';
+
+export interface GateResult {
+  gate: GateName;
+  environment: Environment;
+  status: GateStatus;
+  measured: number | null;
+  /** The effective threshold (after the baseline factor). */
+  threshold: number;
+  comparator: Comparator;
+  unit: string;
+  samples: number;
+  baseline: number | null;
+  windowStart: string;
+  windowEnd: string;
+  /** Why, in words: "mean of 3 runs 1234 ms < 84000 ms", "no prefetch runs in window". */
+  detail: string;
+}
+
+export interface ValidationSpec {
+  /** forecastRun children in staging, spread over the soak window. */
+  cycles: number;
+  soakMs: number;
+  checkIntervalMs: number;
+  /** forecastRun children in staging before the change, for gates relative to the baseline. */
+  baselineCycles: number;
+  /** Passed to every forecastRun child (smaller catalogues in rehearsals). */
+  forecast?: { batchSize?: number; skus?: string[]; policy?: string };
+  /** Run a prefetch child after each cycle (default: when a changed key is a prefetch key). */
+  prefetch?: boolean;
+}
+
+export interface MonitorSpec {
+  windowMs: number;
+  checkIntervalMs: number;
+  /** forecastRun children in production during the window (0: rely on the daily schedule). */
+  cycles: number;
+  /** Start postDeployPrefetch after promotion (the deploy hook of the plan). */
+  postDeployPrefetch: boolean;
+}
+
+/** What `rollout` is started with. Durations are ms; the CLI turns "24h" into ms. */
+export interface RolloutInput {
+  release: string;
+  plan?: string;
+  description: string;
+  author: string;
+  changes: Record<string, ConfigValue>;
+  /** Always ['staging', 'production'] in this order (validated). */
+  stages: Environment[];
+  validation: ValidationSpec;
+  gates: GateSpec[];
+  signOffs: string[];
+  approvalTimeoutMs: number;
+  monitor: MonitorSpec;
+  /** Gates that the production monitor evaluates (default: the same gates). */
+  productionGates?: GateSpec[];
+}
+
+export type RolloutStage =
+  | 'prepare'
+  | 'baseline'
+  | 'apply-staging'
+  | 'validate'
+  | 'soak'
+  | 'approval'
+  | 'apply-production'
+  | 'monitor'
+  | 'release'
+  | 'rollback'
+  | 'done';
+
+export type RolloutState = 'running' | 'awaiting-approval' | 'completed' | 'rolled-back' | 'no-go' | 'failed';
+
+export interface EnvironmentChange {
+  /** Overrides before the change (null = default): what a rollback restores. */
+  snapshot: Overrides;
+  /** Effective values before and after. */
+  before: Record<string, ConfigValue | null>;
+  after: Record<string, ConfigValue | null>;
+  appliedAt: string;
+  restoredAt?: string;
+}
+
+export interface Approval {
+  role: string;
+  by: string;
+  comment?: string;
+  at: string;
+}
+
+export interface Decision {
+  kind: 'go' | 'no-go';
+  by: string;
+  reason: string;
+  at: string;
+  acceptedInconclusive?: string[];
+}
+
+export interface RollbackRecord {
+  by: string;
+  reason: string;
+  automatic: boolean;
+  requestedAt: string;
+  completedAt?: string;
+  /** Environments restored, in the order they were restored. */
+  restored: Environment[];
+  durationMs?: number;
+}
+
+export interface TimelineEntry {
+  at: string;
+  event: string;
+  detail?: string;
+}
+
+export interface RolloutStatus {
+  release: string;
+  workflowId: string;
+  plan?: string;
+  description: string;
+  author: string;
+  stage: RolloutStage;
+  state: RolloutState;
+  changes: {
+    requested: Record<string, ConfigValue>;
+    environments: Partial<Record<Environment, EnvironmentChange>>;
+  };
+  /** Latest evaluation of each gate, per environment. */
+  gates: Partial<Record<Environment, GateResult[]>>;
+  approvals: { required: string[]; received: Approval[]; missing: string[] };
+  decision?: Decision;
+  rollback?: RollbackRecord;
+  deadlines: { soakEndsAt?: string; approvalDeadline?: string; monitorEndsAt?: string };
+  /** Messages refused (bad payload or wrong moment), so a refused signal is visible too. */
+  rejected: { at: string; message: string; reason: string }[];
+  timeline: TimelineEntry[];
+  error?: string;
+}
