@@ -1,0 +1,490 @@
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { Context } from '@temporalio/activity';
+import { CONFIG_KEYS, parseConfigValue, parseEnvironment, type ConfigKey, type ForecastConfig } from '../config/schema';
+import { getEnvironmentConfig } from '../config/store';
+import {
+  addDays,
+  batchModelCounts,
+  findBatch,
+  insertRun,
+  latestAccuracy,
+  loadBatchHistories,
+  markCompleted,
+  markFailed,
+  markForecasted,
+  recordBatch,
+  snapshotRunSkus,
+  unknownSkus,
+  upsertAccuracy,
+  upsertForecasts,
+  type ForecastedStats,
+  type RunCompletion,
+} from '../db/forecasts';
+import { withTransaction } from '../db/pool';
+import { backtestSku, forecastSku, ForecastInputError, isModelName, SELECTION_POLICIES, type ModelName, type SelectionOptions, type SeriesInput } from '../forecasting';
+import type { ActivityDeps } from './deps';
+import { BadInputError } from './errors';
+
+/**
+ * Activities of the forecastRun and backtest workflows. A run's SKUs are snapshotted into batches
+ * when it starts (prepare*), then each batch activity loads its histories, runs the engine and
+ * writes its rows in one set-based statement together with the batch's record, so a batch is done
+ * exactly once however often it is retried.
+ */
+
+export type SelectionSettings = Omit<SelectionOptions, 'candidates' | 'validationWindows'>;
+
+export interface PrepareRunInput {
+  runId: string;
+  environment: string;
+  runDate: string;
+  batchSize?: number;
+  delayMs?: number;
+  horizon?: number;
+  policy?: string;
+  maxParallel?: number;
+  skus?: string[];
+}
+
+export interface PreparedRun {
+  runId: string;
+  environment: string;
+  runDate: string;
+  skus: number;
+  batches: number;
+  batchSize: number;
+  horizon: number;
+  maxParallel: number;
+  /** The delay the first gap will use (the override, or the environment's value now). */
+  initialDelayMs: number;
+  delayOverridden: boolean;
+  selection: SelectionSettings;
+  outlierThreshold: number;
+  memoryLimitMb: number;
+}
+
+export interface ForecastBatchInput {
+  runId: string;
+  environment: string;
+  runDate: string;
+  batchIndex: number;
+  horizon: number;
+  selection: SelectionSettings;
+  memoryLimitMb: number;
+}
+
+export interface ForecastBatchResult {
+  batchIndex: number;
+  skus: number;
+  /** The attempt that wrote the batch (a later attempt finding it done reports that one). */
+  attempt: number;
+  durationMs: number;
+  peakRssMb: number;
+  peakMemoryPct: number;
+  modelCounts: Record<string, number>;
+  /** True when an earlier attempt had already written this batch (nothing redone). */
+  alreadyDone: boolean;
+}
+
+export interface PrepareBacktestInput {
+  backtestId: string;
+  environment: string;
+  runDate: string;
+  batchSize?: number;
+  horizon?: number;
+  windows?: number;
+  step?: number;
+  policy?: string;
+  model?: string;
+  outlierThreshold?: number;
+  skus?: string[];
+}
+
+export interface PreparedBacktest {
+  backtestId: string;
+  environment: string;
+  runDate: string;
+  skus: number;
+  batches: number;
+  batchSize: number;
+  horizon: number;
+  windows: number;
+  step: number;
+  model?: ModelName;
+  selection: SelectionSettings;
+  outlierThreshold: number;
+}
+
+export interface BacktestBatchInput {
+  backtestId: string;
+  /** Run id the sku_accuracy rows are stored under (a forecast run's id when it is its accuracy step). */
+  accuracyRunId: string;
+  environment: string;
+  runDate: string;
+  batchIndex: number;
+  horizon: number;
+  windows: number;
+  step: number;
+  model?: ModelName;
+  selection: SelectionSettings;
+  outlierThreshold: number;
+}
+
+export interface OutlierSku {
+  sku: string;
+  mape: number;
+  model: string;
+}
+
+/** Sums a workflow can merge across batches into catalogue figures. */
+export interface BacktestBatchResult {
+  batchIndex: number;
+  skus: number;
+  skipped: number;
+  mapeSum: number;
+  mapeCount: number;
+  maseSum: number;
+  maseCount: number;
+  sumAbsErr: number;
+  sumAbsActual: number;
+  outlierCount: number;
+  /** The batch's worst outliers (at most OUTLIERS_KEPT), worst first. */
+  outliers: OutlierSku[];
+  modelCounts: Record<string, number>;
+  durationMs: number;
+}
+
+export const OUTLIERS_KEPT = 20;
+const HEARTBEAT_EVERY_SKUS = 16;
+
+// ---- memory ------------------------------------------------------------------------------------
+
+let cgroupLimit: number | null | undefined;
+
+/** The denominator of peak-memory %: MEMORY_LIMIT_MB if > 0, else the cgroup v2 limit, else total memory. */
+export function memoryLimitBytes(limitMb: number): { bytes: number; source: 'setting' | 'cgroup' | 'total' } {
+  if (limitMb > 0) return { bytes: limitMb * 1024 * 1024, source: 'setting' };
+  if (cgroupLimit === undefined) {
+    try {
+      const raw = readFileSync('/sys/fs/cgroup/memory.max', 'utf8').trim();
+      cgroupLimit = raw === 'max' ? null : Number(raw);
+    } catch {
+      cgroupLimit = null;
+    }
+  }
+  return cgroupLimit ? { bytes: cgroupLimit, source: 'cgroup' } : { bytes: totalmem(), source: 'total' };
+}
+
+/** Samples this process's RSS on a timer and on demand; the max is the batch's peak. */
+function rssSampler(intervalMs = 20) {
+  let peak = process.memoryUsage.rss();
+  const sample = () => {
+    const rss = process.memoryUsage.rss();
+    if (rss > peak) peak = rss;
+  };
+  const timer = setInterval(sample, intervalMs);
+  timer.unref();
+  return {
+    sample,
+    stop(): number {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
+}
+
+// ---- validation --------------------------------------------------------------------------------
+
+/** Validates a per-run override with the rule of the config key it overrides, named as the caller named it. */
+function checkOverride<K extends ConfigKey>(name: string, key: K, value: unknown): ForecastConfig[K] | undefined {
+  if (value === undefined || value === null) return undefined;
+  try {
+    return parseConfigValue(key, value);
+  } catch {
+    throw new BadInputError(`${name}: ${JSON.stringify(value)} refused: must be ${CONFIG_KEYS[key].rule}`);
+  }
+}
+
+function checkRunDate(runDate: unknown): string {
+  if (typeof runDate !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(runDate) || addDays(runDate, 0) !== runDate) {
+    throw new BadInputError(`runDate: ${JSON.stringify(runDate)} refused: must be a date YYYY-MM-DD`);
+  }
+  return runDate;
+}
+
+function checkPolicy(policy: unknown): SelectionOptions['policy'] | undefined {
+  if (policy === undefined || policy === null) return undefined;
+  if (typeof policy === 'string' && (SELECTION_POLICIES as readonly string[]).includes(policy)) return policy as SelectionOptions['policy'];
+  throw new BadInputError(`policy: ${JSON.stringify(policy)} refused: must be one of ${SELECTION_POLICIES.join(', ')}`);
+}
+
+function checkPositive(name: string, v: unknown, max: number): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+    throw new BadInputError(`${name}: ${JSON.stringify(v)} refused: must be a whole number, 1..${max}`);
+  }
+  return v;
+}
+
+async function checkSkus(deps: ActivityDeps, skus: unknown): Promise<string[] | undefined> {
+  if (skus === undefined || skus === null) return undefined;
+  if (!Array.isArray(skus) || skus.some((s) => typeof s !== 'string' || s === '')) {
+    throw new BadInputError('skus: must be a list of SKU ids');
+  }
+  if (skus.length === 0) throw new BadInputError('skus: the SKU subset is empty');
+  const unknown = await unknownSkus(deps.pool, skus, 11);
+  if (unknown.length) {
+    throw new BadInputError(`skus: unknown SKU${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ', ...' : ''}`);
+  }
+  return skus;
+}
+
+export function selectionFrom(cfg: ForecastConfig, policy?: SelectionOptions['policy']): SelectionSettings {
+  return {
+    policy: policy ?? cfg.SELECTION_POLICY,
+    hybridEnabled: cfg.ENABLE_HYBRID_FORECASTING,
+    zeroRatioThreshold: cfg.INTERMITTENT_DEMAND_ZERO_RATIO_THRESHOLD,
+    cvSquaredThreshold: cfg.INTERMITTENT_DEMAND_CV_SQUARED_THRESHOLD,
+    crostonAlpha: cfg.CROSTON_ALPHA,
+    tsbAlpha: cfg.TSB_ALPHA,
+    tsbBeta: cfg.TSB_BETA,
+  };
+}
+
+/** Forecast of one SKU; a history too short for any model (new SKU) repeats its last value (0 without sales). */
+function forecastOne(s: SeriesInput, horizon: number, selection: SelectionSettings): { model: string; forecast: ArrayLike<number> } {
+  if (s.y.length < 2) return { model: 'Naive', forecast: new Float64Array(horizon).fill(s.y.length ? s.y[0] : 0) };
+  return forecastSku(s, { horizon, selection });
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+// ---- activities --------------------------------------------------------------------------------
+
+export function createForecastActivities(deps: ActivityDeps) {
+  const { pool } = deps;
+
+  return {
+    /**
+     * Validates the run's input, takes the SKU snapshot cut into batches and inserts the run record,
+     * in one transaction: bad input fails at once and leaves nothing written.
+     */
+    async prepareForecastRun(input: PrepareRunInput): Promise<PreparedRun> {
+      const environment = parseEnvironment(input.environment);
+      const runDate = checkRunDate(input.runDate);
+      const batchSizeOverride = checkOverride('batchSize', 'FORECAST_BATCH_SIZE', input.batchSize);
+      const delayOverride = checkOverride('delayMs', 'STREAMING_BATCH_DELAY_MS', input.delayMs);
+      const horizonOverride = checkOverride('horizon', 'FORECAST_HORIZON_DAYS', input.horizon);
+      const parallelOverride = checkOverride('maxParallel', 'FORECAST_MAX_PARALLEL_BATCHES', input.maxParallel);
+      const policy = checkPolicy(input.policy);
+      const subset = await checkSkus(deps, input.skus);
+      const cfg = await getEnvironmentConfig(pool, environment);
+      const batchSize = batchSizeOverride ?? cfg.FORECAST_BATCH_SIZE;
+      const selection = selectionFrom(cfg, policy);
+      const initialDelayMs = delayOverride ?? cfg.STREAMING_BATCH_DELAY_MS;
+      const horizon = horizonOverride ?? cfg.FORECAST_HORIZON_DAYS;
+      const snapshot = await withTransaction(pool, async (c) => {
+        const snap = await snapshotRunSkus(c, input.runId, batchSize, subset);
+        if (snap.skus === 0) throw new BadInputError('the SKU catalogue is empty: generate or import data first (neuro data generate)');
+        await insertRun(c, {
+          id: input.runId,
+          environment,
+          runDate,
+          skus: snap.skus,
+          batches: snap.batches,
+          batchDelayMs: initialDelayMs,
+          horizon,
+          policy: selection.policy,
+        });
+        return snap;
+      });
+      return {
+        runId: input.runId,
+        environment,
+        runDate,
+        skus: snapshot.skus,
+        batches: snapshot.batches,
+        batchSize,
+        horizon,
+        maxParallel: parallelOverride ?? cfg.FORECAST_MAX_PARALLEL_BATCHES,
+        initialDelayMs,
+        delayOverridden: delayOverride !== undefined,
+        selection,
+        outlierThreshold: cfg.OUTLIER_MAPE_THRESHOLD,
+        memoryLimitMb: cfg.MEMORY_LIMIT_MB,
+      };
+    },
+
+    /** STREAMING_BATCH_DELAY_MS of the environment now: read before every gap so a change applies mid-run. */
+    async batchDelayMs(environment: string): Promise<number> {
+      return (await getEnvironmentConfig(pool, environment)).STREAMING_BATCH_DELAY_MS;
+    },
+
+    /** Loads, forecasts and writes one batch; heartbeats its progress. A batch already written is not redone. */
+    async forecastBatch(input: ForecastBatchInput): Promise<ForecastBatchResult> {
+      const ctx = Context.current();
+      const limit = memoryLimitBytes(input.memoryLimitMb).bytes;
+      const pct = (mb: number) => (100 * mb * 1024 * 1024) / limit;
+      const done = await findBatch(pool, input.runId, input.batchIndex);
+      if (done) {
+        return {
+          batchIndex: input.batchIndex,
+          skus: done.skus,
+          attempt: done.attempt,
+          durationMs: done.durationMs,
+          peakRssMb: done.peakRssMb,
+          peakMemoryPct: pct(done.peakRssMb),
+          modelCounts: await batchModelCounts(pool, input.environment, input.runId, input.batchIndex),
+          alreadyDone: true,
+        };
+      }
+      const sampler = rssSampler();
+      const started = performance.now();
+      const histories = await loadBatchHistories(pool, input.runId, input.batchIndex, input.runDate);
+      if (histories.length === 0) throw new BadInputError(`run ${input.runId} has no batch ${input.batchIndex}`);
+      const dates = Array.from({ length: input.horizon }, (_, i) => addDays(input.runDate, i));
+      const n = histories.length * input.horizon;
+      const rows = { skuIds: new Array<string>(n), dates: new Array<string>(n), models: new Array<string>(n), values: new Array<number>(n) };
+      const modelCounts: Record<string, number> = {};
+      for (let i = 0, k = 0; i < histories.length; i++) {
+        const s = histories[i];
+        const { model, forecast } = forecastOne(s, input.horizon, input.selection);
+        modelCounts[model] = (modelCounts[model] ?? 0) + 1;
+        for (let d = 0; d < input.horizon; d++, k++) {
+          rows.skuIds[k] = s.id;
+          rows.dates[k] = dates[d];
+          rows.models[k] = model;
+          rows.values[k] = forecast[d];
+        }
+        histories[i] = undefined as unknown as SeriesInput; // let the history go as soon as it is used
+        if (i % HEARTBEAT_EVERY_SKUS === HEARTBEAT_EVERY_SKUS - 1) {
+          sampler.sample();
+          ctx.heartbeat({ skusDone: i + 1, skus: histories.length });
+          await yieldToEventLoop(); // lets heartbeats and the RSS timer run
+          if (ctx.cancellationSignal.aborted) await ctx.cancelled;
+        }
+      }
+      const record = { runId: input.runId, batchIndex: input.batchIndex, skus: histories.length, attempt: ctx.info.attempt, durationMs: 0, peakRssMb: 0 };
+      await withTransaction(pool, async (c) => {
+        await upsertForecasts(c, input.environment, input.runId, rows);
+        record.durationMs = performance.now() - started;
+        record.peakRssMb = sampler.stop() / (1024 * 1024);
+        await recordBatch(c, record);
+      });
+      return {
+        batchIndex: input.batchIndex,
+        skus: record.skus,
+        attempt: record.attempt,
+        durationMs: record.durationMs,
+        peakRssMb: record.peakRssMb,
+        peakMemoryPct: pct(record.peakRssMb),
+        modelCounts,
+        alreadyDone: false,
+      };
+    },
+
+    /** Records the forecasting phase and makes the run the one the API serves (before the cache preload). */
+    async finishForecasting(input: { runId: string; environment: string; stats: ForecastedStats }): Promise<void> {
+      await markForecasted(pool, input.environment, input.runId, input.stats);
+    },
+
+    async completeForecastRun(input: { runId: string; completion: RunCompletion }): Promise<void> {
+      await markCompleted(pool, input.runId, input.completion);
+    },
+
+    async failForecastRun(input: { runId: string; error: string }): Promise<void> {
+      await markFailed(pool, input.runId, input.error);
+    },
+
+    /** Accuracy of the environment's most recent stored backtest, when a run does not backtest itself. */
+    async latestAccuracy(input: { environment: string; outlierThreshold: number }) {
+      return (await latestAccuracy(pool, parseEnvironment(input.environment), input.outlierThreshold)) ?? null;
+    },
+
+    async prepareBacktest(input: PrepareBacktestInput): Promise<PreparedBacktest> {
+      const environment = parseEnvironment(input.environment);
+      const runDate = checkRunDate(input.runDate);
+      const batchSizeOverride = checkOverride('batchSize', 'FORECAST_BATCH_SIZE', input.batchSize);
+      const horizonOverride = checkOverride('horizon', 'FORECAST_HORIZON_DAYS', input.horizon);
+      const windows = checkPositive('windows', input.windows, 365) ?? 4;
+      const policy = checkPolicy(input.policy);
+      if (input.model !== undefined && input.model !== null && !isModelName(input.model)) {
+        throw new BadInputError(`model: ${JSON.stringify(input.model)} refused: unknown model`);
+      }
+      const outlierOverride = checkOverride('outlierThreshold', 'OUTLIER_MAPE_THRESHOLD', input.outlierThreshold);
+      const subset = await checkSkus(deps, input.skus);
+      const cfg = await getEnvironmentConfig(pool, environment);
+      const batchSize = batchSizeOverride ?? cfg.FORECAST_BATCH_SIZE;
+      const horizon = horizonOverride ?? cfg.FORECAST_HORIZON_DAYS;
+      const step = checkPositive('step', input.step, 365) ?? horizon;
+      const snapshot = await withTransaction(pool, async (c) => {
+        const snap = await snapshotRunSkus(c, input.backtestId, batchSize, subset);
+        if (snap.skus === 0) throw new BadInputError('the SKU catalogue is empty: generate or import data first (neuro data generate)');
+        return snap;
+      });
+      return {
+        backtestId: input.backtestId,
+        environment,
+        runDate,
+        skus: snapshot.skus,
+        batches: snapshot.batches,
+        batchSize,
+        horizon,
+        windows,
+        step,
+        model: (input.model ?? undefined) as ModelName | undefined,
+        selection: selectionFrom(cfg, policy),
+        outlierThreshold: outlierOverride ?? cfg.OUTLIER_MAPE_THRESHOLD,
+      };
+    },
+
+    /** Rolling-origin backtest of one batch; per-SKU accuracy upserted in one statement. */
+    async backtestBatch(input: BacktestBatchInput): Promise<BacktestBatchResult> {
+      const ctx = Context.current();
+      const started = performance.now();
+      const histories = await loadBatchHistories(pool, input.backtestId, input.batchIndex, input.runDate);
+      const acc = { skuIds: [] as string[], models: [] as string[], classes: [] as (string | null)[], mape: [] as (number | null)[], wape: [] as (number | null)[], mase: [] as (number | null)[] };
+      const out: BacktestBatchResult = {
+        batchIndex: input.batchIndex, skus: 0, skipped: 0, mapeSum: 0, mapeCount: 0, maseSum: 0, maseCount: 0,
+        sumAbsErr: 0, sumAbsActual: 0, outlierCount: 0, outliers: [], modelCounts: {}, durationMs: 0,
+      };
+      const finite = (x: number) => (Number.isFinite(x) ? x : null);
+      for (let i = 0; i < histories.length; i++) {
+        let r;
+        try {
+          r = backtestSku(histories[i], {
+            horizon: input.horizon, windows: input.windows, step: input.step, model: input.model,
+            selection: input.selection, outlierThreshold: input.outlierThreshold,
+          });
+        } catch (err) {
+          if (!(err instanceof ForecastInputError)) throw err;
+          out.skipped++; // too short to backtest (a new SKU): no accuracy row
+          continue;
+        }
+        out.skus++;
+        acc.skuIds.push(r.id); acc.models.push(r.model); acc.classes.push(r.demandClass);
+        acc.mape.push(finite(r.mape)); acc.wape.push(finite(r.wape)); acc.mase.push(finite(r.mase));
+        if (Number.isFinite(r.mape)) { out.mapeSum += r.mape; out.mapeCount++; }
+        if (Number.isFinite(r.mase)) { out.maseSum += r.mase; out.maseCount++; }
+        out.sumAbsErr += r.errors.sumAbsErr;
+        out.sumAbsActual += r.errors.sumAbsActual;
+        out.modelCounts[r.model] = (out.modelCounts[r.model] ?? 0) + 1;
+        if (r.outlier) {
+          out.outlierCount++;
+          out.outliers.push({ sku: r.id, mape: r.mape, model: r.model });
+        }
+        if (i % HEARTBEAT_EVERY_SKUS === HEARTBEAT_EVERY_SKUS - 1) {
+          ctx.heartbeat({ skusDone: i + 1, skus: histories.length });
+          await yieldToEventLoop();
+          if (ctx.cancellationSignal.aborted) await ctx.cancelled;
+        }
+      }
+      out.outliers = out.outliers.sort((a, b) => b.mape - a.mape).slice(0, OUTLIERS_KEPT);
+      await upsertAccuracy(pool, input.environment, input.accuracyRunId, acc);
+      out.durationMs = performance.now() - started;
+      return out;
+    },
+  };
+}

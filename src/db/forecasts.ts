@@ -1,0 +1,325 @@
+import type { Pool, PoolClient } from 'pg';
+import type { SeriesInput } from '../forecasting/types';
+
+/**
+ * Repository of forecast runs: the run's SKU snapshot cut into batches, batch histories, set-based
+ * forecast and accuracy writes, batch and run records. Every write is idempotent so a retried
+ * activity never duplicates rows.
+ */
+
+type Queryable = Pool | PoolClient;
+
+const DAY_MS = 86_400_000;
+const EPOCH = '2000-01-01';
+const EPOCH_MS = Date.parse(`${EPOCH}T00:00:00Z`);
+
+export const dayNumber = (isoDate: string): number => Math.round((Date.parse(`${isoDate}T00:00:00Z`) - EPOCH_MS) / DAY_MS);
+export const dateOfDay = (day: number): string => new Date(EPOCH_MS + day * DAY_MS).toISOString().slice(0, 10);
+export const addDays = (isoDate: string, days: number): string => dateOfDay(dayNumber(isoDate) + days);
+
+export interface RunSnapshot {
+  skus: number;
+  batches: number;
+}
+
+/** SKUs of the list that are not in the catalogue (at most `limit`). */
+export async function unknownSkus(c: Queryable, ids: string[], limit = 10): Promise<string[]> {
+  const { rows } = await c.query<{ id: string }>(
+    'SELECT DISTINCT s AS id FROM unnest($1::text[]) s WHERE NOT EXISTS (SELECT 1 FROM skus WHERE id = s) ORDER BY 1 LIMIT $2',
+    [ids, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Cuts the catalogue (or the given subset of known SKUs) into batches of batchSize, ordered by SKU
+ * id, once per run: a second call for the same run returns the snapshot already taken.
+ */
+export async function snapshotRunSkus(c: Queryable, runId: string, batchSize: number, subset?: string[]): Promise<RunSnapshot> {
+  const existing = await c.query<{ skus: number; batches: number }>(
+    'SELECT count(*)::int AS skus, count(DISTINCT batch_index)::int AS batches FROM batch_skus WHERE run_id = $1',
+    [runId],
+  );
+  if (existing.rows[0].skus > 0) return existing.rows[0];
+  const inserted = await c.query(
+    `INSERT INTO batch_skus (run_id, batch_index, sku_id)
+     SELECT $1, ((row_number() OVER (ORDER BY id)) - 1) / $2, id FROM skus
+     WHERE $3::text[] IS NULL OR id = ANY($3::text[])`,
+    [runId, batchSize, subset ?? null],
+  );
+  const skus = inserted.rowCount ?? 0;
+  return { skus, batches: Math.ceil(skus / batchSize) };
+}
+
+export async function batchSkuIds(c: Queryable, runId: string, batchIndex: number): Promise<string[]> {
+  const { rows } = await c.query<{ sku_id: string }>(
+    'SELECT sku_id FROM batch_skus WHERE run_id = $1 AND batch_index = $2 ORDER BY sku_id',
+    [runId, batchIndex],
+  );
+  return rows.map((r) => r.sku_id);
+}
+
+/**
+ * Daily histories of one batch, from each SKU's first sale up to the day before `before`, with
+ * days that have no sales row as zeros. One query: PostgreSQL packs each SKU's history into a string,
+ * which is much cheaper to move and parse than one row per day. A SKU with no sales gets y = [].
+ */
+export async function loadBatchHistories(c: Queryable, runId: string, batchIndex: number, before: string): Promise<SeriesInput[]> {
+  const { rows } = await c.query<{ sku_id: string; first_day: number | null; packed: string | null }>(
+    `SELECT b.sku_id, min(s.ds - DATE '${EPOCH}') AS first_day,
+            string_agg((s.ds - DATE '${EPOCH}')::text || ':' || s.qty::text, ',' ORDER BY s.ds) AS packed
+     FROM batch_skus b LEFT JOIN sales s ON s.sku_id = b.sku_id AND s.ds < $3::date
+     WHERE b.run_id = $1 AND b.batch_index = $2
+     GROUP BY b.sku_id ORDER BY b.sku_id`,
+    [runId, batchIndex, before],
+  );
+  const endDay = dayNumber(before); // exclusive
+  return rows.map((r) => {
+    if (r.first_day === null || r.packed === null) return { id: r.sku_id, start: addDays(before, -1), freqDays: 1, y: new Float64Array(0) };
+    const first = Number(r.first_day);
+    const y = new Float64Array(endDay - first);
+    for (const pair of r.packed.split(',')) {
+      const colon = pair.indexOf(':');
+      y[Number(pair.slice(0, colon)) - first] = Number(pair.slice(colon + 1));
+    }
+    return { id: r.sku_id, start: dateOfDay(first), freqDays: 1, y };
+  });
+}
+
+export interface ForecastRows {
+  skuIds: string[];
+  dates: string[];
+  models: string[];
+  values: number[];
+}
+
+/** One statement for the whole batch (arrays unnested server-side); a retry overwrites, never duplicates. */
+export async function upsertForecasts(c: Queryable, environment: string, runId: string, rows: ForecastRows): Promise<number> {
+  if (rows.skuIds.length === 0) return 0;
+  const res = await c.query(
+    `INSERT INTO forecasts (environment, run_id, sku_id, ds, model, value)
+     SELECT $1, $2, t.sku_id, t.ds, t.model, t.value
+     FROM unnest($3::text[], $4::date[], $5::text[], $6::float8[]) AS t(sku_id, ds, model, value)
+     ON CONFLICT (environment, run_id, sku_id, ds) DO UPDATE SET model = EXCLUDED.model, value = EXCLUDED.value`,
+    [environment, runId, rows.skuIds, rows.dates, rows.models, rows.values],
+  );
+  return res.rowCount ?? 0;
+}
+
+export interface BatchRecord {
+  runId: string;
+  batchIndex: number;
+  skus: number;
+  attempt: number;
+  durationMs: number;
+  peakRssMb: number;
+}
+
+/** First writer wins: a batch is recorded once, with the attempt that wrote it. */
+export async function recordBatch(c: Queryable, b: BatchRecord): Promise<void> {
+  await c.query(
+    `INSERT INTO forecast_batches (run_id, batch_index, skus, attempt, duration_ms, peak_rss_mb)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, batch_index) DO NOTHING`,
+    [b.runId, b.batchIndex, b.skus, b.attempt, b.durationMs, b.peakRssMb],
+  );
+}
+
+export async function findBatch(c: Queryable, runId: string, batchIndex: number): Promise<BatchRecord | undefined> {
+  const { rows } = await c.query(
+    'SELECT skus, attempt, duration_ms, peak_rss_mb FROM forecast_batches WHERE run_id = $1 AND batch_index = $2',
+    [runId, batchIndex],
+  );
+  const r = rows[0];
+  return r && { runId, batchIndex, skus: r.skus, attempt: r.attempt, durationMs: r.duration_ms, peakRssMb: r.peak_rss_mb ?? 0 };
+}
+
+/** Models chosen for a recorded batch, read back from its forecasts (for a batch already done). */
+export async function batchModelCounts(c: Queryable, environment: string, runId: string, batchIndex: number): Promise<Record<string, number>> {
+  const { rows } = await c.query<{ model: string; n: number }>(
+    `SELECT f.model, count(DISTINCT f.sku_id)::int AS n FROM batch_skus b
+     JOIN forecasts f ON f.environment = $1 AND f.run_id = b.run_id AND f.sku_id = b.sku_id
+     WHERE b.run_id = $2 AND b.batch_index = $3 GROUP BY f.model`,
+    [environment, runId, batchIndex],
+  );
+  return Object.fromEntries(rows.map((r) => [r.model, r.n]));
+}
+
+// ---- run records -------------------------------------------------------------------------------
+
+export interface NewRun {
+  id: string;
+  environment: string;
+  runDate: string;
+  skus: number;
+  batches: number;
+  batchDelayMs: number;
+  horizon: number;
+  policy: string;
+}
+
+export async function insertRun(c: Queryable, r: NewRun): Promise<void> {
+  await c.query(
+    `INSERT INTO forecast_runs (id, environment, run_date, status, skus, batches, batch_delay_ms, horizon, policy)
+     VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+    [r.id, r.environment, r.runDate, r.skus, r.batches, r.batchDelayMs, r.horizon, r.policy],
+  );
+}
+
+export interface ForecastedStats {
+  forecastMs: number;
+  totalDelayMs: number;
+  batchDelayMs: number;
+  peakRssMb: number;
+  peakMemoryPct: number;
+  modelCounts: Record<string, number>;
+}
+
+/**
+ * The forecasts are all written: record the forecasting phase and make this run the one the API
+ * serves, in one transaction.
+ */
+export async function markForecasted(pool: Pool, environment: string, runId: string, s: ForecastedStats): Promise<void> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query(
+      `UPDATE forecast_runs SET status = 'forecasted', forecast_ms = $2, duration_ms = $2, total_delay_ms = $3,
+         batch_delay_ms = $4, peak_rss_mb = $5, peak_memory_pct = $6, model_counts = $7 WHERE id = $1`,
+      [runId, s.forecastMs, s.totalDelayMs, s.batchDelayMs, s.peakRssMb, s.peakMemoryPct, JSON.stringify(s.modelCounts)],
+    );
+    await c.query(
+      `INSERT INTO current_forecast_run (environment, run_id) VALUES ($1, $2)
+       ON CONFLICT (environment) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = now()`,
+      [environment, runId],
+    );
+    await c.query('COMMIT');
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
+export interface RunCompletion {
+  durationMs: number;
+  preloadKeys: number | null;
+  accuracySource: string;
+  mape: number | null;
+  wape: number | null;
+  mase: number | null;
+  outlierSkus: string[];
+  outlierCount: number;
+}
+
+export async function markCompleted(c: Queryable, runId: string, r: RunCompletion): Promise<void> {
+  await c.query(
+    `UPDATE forecast_runs SET status = 'completed', finished_at = now(), duration_ms = $2, preload_keys = $3,
+       accuracy_source = $4, mape = $5, wape = $6, mase = $7, outlier_skus = $8, outlier_count = $9 WHERE id = $1`,
+    [runId, r.durationMs, r.preloadKeys, r.accuracySource, r.mape, r.wape, r.mase, JSON.stringify(r.outlierSkus), r.outlierCount],
+  );
+}
+
+export async function markFailed(c: Queryable, runId: string, error: string): Promise<void> {
+  await c.query(`UPDATE forecast_runs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`, [runId, error]);
+}
+
+export interface RunRecord {
+  id: string;
+  environment: string;
+  runDate: string;
+  status: string;
+  skus: number;
+  batches: number;
+  batchDelayMs: number;
+  totalDelayMs: number | null;
+  durationMs: number | null;
+  forecastMs: number | null;
+  peakRssMb: number | null;
+  peakMemoryPct: number | null;
+  modelCounts: Record<string, number> | null;
+  mape: number | null;
+  wape: number | null;
+  outlierSkus: string[] | null;
+  error: string | null;
+}
+
+export async function getRun(c: Queryable, runId: string): Promise<RunRecord | undefined> {
+  const { rows } = await c.query('SELECT * FROM forecast_runs WHERE id = $1', [runId]);
+  const r = rows[0];
+  return (
+    r && {
+      id: r.id,
+      environment: r.environment,
+      runDate: r.run_date,
+      status: r.status,
+      skus: r.skus,
+      batches: r.batches,
+      batchDelayMs: r.batch_delay_ms,
+      totalDelayMs: r.total_delay_ms,
+      durationMs: r.duration_ms,
+      forecastMs: r.forecast_ms,
+      peakRssMb: r.peak_rss_mb,
+      peakMemoryPct: r.peak_memory_pct,
+      modelCounts: r.model_counts,
+      mape: r.mape,
+      wape: r.wape,
+      outlierSkus: r.outlier_skus,
+      error: r.error,
+    }
+  );
+}
+
+// ---- accuracy ----------------------------------------------------------------------------------
+
+export interface AccuracyRows {
+  skuIds: string[];
+  models: string[];
+  classes: (string | null)[];
+  mape: (number | null)[];
+  wape: (number | null)[];
+  mase: (number | null)[];
+}
+
+export async function upsertAccuracy(c: Queryable, environment: string, runId: string, rows: AccuracyRows): Promise<number> {
+  if (rows.skuIds.length === 0) return 0;
+  const res = await c.query(
+    `INSERT INTO sku_accuracy (environment, run_id, sku_id, model, demand_class, mape, wape, mase)
+     SELECT $1, $2, t.* FROM unnest($3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[], $8::float8[])
+       AS t(sku_id, model, demand_class, mape, wape, mase)
+     ON CONFLICT (environment, run_id, sku_id) DO UPDATE SET model = EXCLUDED.model, demand_class = EXCLUDED.demand_class,
+       mape = EXCLUDED.mape, wape = EXCLUDED.wape, mase = EXCLUDED.mase, created_at = now()`,
+    [environment, runId, rows.skuIds, rows.models, rows.classes, rows.mape, rows.wape, rows.mase],
+  );
+  return res.rowCount ?? 0;
+}
+
+export interface StoredAccuracy {
+  runId: string;
+  skus: number;
+  mape: number | null;
+  wape: number | null;
+  mase: number | null;
+  outlierCount: number;
+  outlierSkus: string[];
+}
+
+/** Summary of the environment's most recent stored backtest (per-SKU mean MAPE, as the plan reports it). */
+export async function latestAccuracy(c: Queryable, environment: string, outlierThreshold: number): Promise<StoredAccuracy | undefined> {
+  const latest = await c.query<{ run_id: string }>(
+    'SELECT run_id FROM sku_accuracy WHERE environment = $1 ORDER BY created_at DESC LIMIT 1',
+    [environment],
+  );
+  if (!latest.rowCount) return undefined;
+  const runId = latest.rows[0].run_id;
+  const { rows } = await c.query(
+    `SELECT count(*)::int AS skus, avg(mape) AS mape, avg(wape) AS wape, avg(mase) AS mase,
+            count(*) FILTER (WHERE mape > $3)::int AS outliers,
+            (SELECT coalesce(json_agg(sku_id ORDER BY mape DESC), '[]') FROM
+               (SELECT sku_id, mape FROM sku_accuracy WHERE environment = $1 AND run_id = $2 AND mape > $3 ORDER BY mape DESC LIMIT 20) o) AS top
+     FROM sku_accuracy WHERE environment = $1 AND run_id = $2`,
+    [environment, runId, outlierThreshold],
+  );
+  const r = rows[0];
+  return { runId, skus: r.skus, mape: r.mape, wape: r.wape, mase: r.mase, outlierCount: r.outliers, outlierSkus: r.top };
+}
