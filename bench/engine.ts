@@ -1,0 +1,170 @@
+/**
+ * Forecasting-engine benchmark: series per second per model on one core, and peak memory, on a
+ * 30,000-SKU synthetic daily catalogue (365-730 days); side by side with statsforecast (same data,
+ * same run, one core) when python3 has it, and with Python Prophet when installed.
+ *
+ *   node --expose-gc -r tsx/cjs bench/engine.ts [--skus N] [--python-skus N] [--prophet-skus N]
+ *
+ * The last line printed is one JSON object: seriesPerSecond, vsStatsforecast (ours / theirs,
+ * > 1 = we are faster, against StatsForecast(n_jobs=1).forecast), vsStatsforecastKernel (against
+ * a bare loop of statsforecast's model.forecast), vsProphet, peakRssMiB.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createModel } from '../src/forecasting/models';
+import { generateCatalogue, type SyntheticSeries } from '../src/forecasting/synthetic';
+import type { ModelName } from '../src/forecasting/types';
+
+const H = 7;
+const STATS_MODELS: ModelName[] = [
+  'Naive', 'SeasonalNaive', 'SES', 'SESOptimized', 'CrostonClassic', 'CrostonSBA', 'CrostonOptimized', 'TSB', 'ADIDA', 'IMAPA',
+];
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+
+let peakRss = process.memoryUsage().rss;
+const sampleRss = (): void => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+};
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+const log = (s: string): void => console.log(s);
+
+function timeModel(name: ModelName, cat: SyntheticSeries[]): number {
+  const model = createModel(name);
+  let sink = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < cat.length; i++) {
+    sink += model.fit(cat[i]).forecast(H)[0];
+    if ((i & 1023) === 0) sampleRss();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  if (Number.isNaN(sink)) log(`  (note: ${name} produced NaN forecasts)`);
+  return cat.length / secs;
+}
+
+function python(args: string[], timeoutMs: number): string | null {
+  const r = spawnSync('python3', args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0 || r.error) return null;
+  return r.stdout.trim().split('\n').pop() ?? null;
+}
+
+const hasPython = (mod: string): boolean => spawnSync('python3', ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;
+
+async function main(): Promise<void> {
+  const skus = arg('skus', 30_000);
+  const pySkus = arg('python-skus', skus);
+  const prophetSkus = arg('prophet-skus', 300);
+  log(`generating ${skus} SKUs (seed 42, 365-730 days)...`);
+  let t0 = performance.now();
+  const cat = [...generateCatalogue({ skus, seed: 42 })];
+  const points = cat.reduce((s, x) => s + x.y.length, 0);
+  log(`  ${points.toLocaleString()} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  sampleRss();
+
+  const ours: Record<string, number> = {};
+  for (const m of STATS_MODELS) {
+    gc();
+    timeModel(m, cat.slice(0, 200)); // warm-up (JIT)
+    ours[m] = timeModel(m, cat);
+    log(`  ours ${m}: ${Math.round(ours[m]).toLocaleString()} series/s`);
+  }
+  const prophetFile = join(__dirname, '../src/forecasting/models/prophet.ts');
+  if (existsSync(prophetFile)) {
+    const sub = cat.slice(0, prophetSkus);
+    timeModel('Prophet', sub.slice(0, 10));
+    ours.Prophet = timeModel('Prophet', sub);
+    log(`  ours Prophet (${sub.length} SKUs): ${ours.Prophet.toFixed(1)} series/s`);
+  }
+
+  // statsforecast on the same data, same run
+  const vsStatsforecast: Record<string, number | null> = {};
+  const vsKernel: Record<string, number | null> = {};
+  const theirs: Record<string, { seriesPerSecond: number; kernelSeriesPerSecond: number }> = {};
+  let sfVersion: string | null = null;
+  if (hasPython('statsforecast')) {
+    const dir = mkdtempSync(join(tmpdir(), 'engine-bench-'));
+    try {
+      const sub = cat.slice(0, pySkus);
+      const total = sub.reduce((s, x) => s + x.y.length, 0);
+      const y = new Float64Array(total);
+      const lengths = new Int32Array(sub.length);
+      let off = 0;
+      sub.forEach((s, i) => {
+        y.set(s.y, off);
+        off += s.y.length;
+        lengths[i] = s.y.length;
+      });
+      writeFileSync(join(dir, 'y.f64'), Buffer.from(y.buffer));
+      writeFileSync(join(dir, 'lengths.i32'), Buffer.from(lengths.buffer));
+      log(`statsforecast on the first ${sub.length} SKUs (one core)...`);
+      t0 = performance.now();
+      const out = python([join(__dirname, 'statsforecast_speed.py'), join(dir, 'y.f64'), join(dir, 'lengths.i32'), String(H), ...STATS_MODELS], 3_600_000);
+      log(`  done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      if (out) {
+        const parsed = JSON.parse(out) as Record<string, unknown>;
+        sfVersion = String(parsed._version);
+        for (const m of STATS_MODELS) {
+          const r = parsed[m] as { seriesPerSecond: number; kernelSeriesPerSecond: number } | undefined;
+          if (!r) continue;
+          theirs[m] = r;
+          vsStatsforecast[m] = ours[m] / r.seriesPerSecond;
+          vsKernel[m] = ours[m] / r.kernelSeriesPerSecond;
+        }
+      } else log('  statsforecast run failed; vsStatsforecast left empty');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else log('python3 statsforecast not found; vsStatsforecast left empty');
+
+  let vsProphet: number | null = null;
+  const prophetScript = join(__dirname, 'prophet_speed.py');
+  if (ours.Prophet !== undefined && existsSync(prophetScript) && hasPython('prophet')) {
+    const dir = mkdtempSync(join(tmpdir(), 'engine-bench-'));
+    try {
+      const few = cat.slice(0, 5).map((s) => ({ start: s.start, freqDays: s.freqDays, y: Array.from(s.y) }));
+      writeFileSync(join(dir, 'series.json'), JSON.stringify(few));
+      log('Python Prophet on 5 SKUs...');
+      const out = python([prophetScript, join(dir, 'series.json'), '1'], 1_800_000);
+      const mean = out ? (JSON.parse(out) as { meanFitSeconds?: number }).meanFitSeconds : undefined;
+      if (mean) vsProphet = ours.Prophet * mean;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else log('Python Prophet (or bench/prophet_speed.py, or our Prophet) not available; vsProphet = null');
+  sampleRss();
+
+  const pad = (s: string, n: number): string => s.padStart(n);
+  log('');
+  log(`${'model'.padEnd(18)}${pad('ours/s', 12)}${pad('sf/s', 12)}${pad('sf-kernel/s', 13)}${pad('vs sf', 8)}${pad('vs kernel', 11)}`);
+  for (const m of Object.keys(ours)) {
+    const t = theirs[m];
+    const f = (x: number | null | undefined, d = 0): string => (x == null ? '-' : x.toLocaleString(undefined, { maximumFractionDigits: d, minimumFractionDigits: d }));
+    log(`${m.padEnd(18)}${pad(f(ours[m], ours[m] < 100 ? 1 : 0), 12)}${pad(f(t?.seriesPerSecond), 12)}${pad(f(t?.kernelSeriesPerSecond), 13)}${pad(f(vsStatsforecast[m], 1), 8)}${pad(f(vsKernel[m], 1), 11)}`);
+  }
+  const peakRssMiB = Math.round(peakRss / 1048576);
+  log(`peak RSS ${peakRssMiB} MiB; ${skus} SKUs, horizon ${H}, statsforecast ${sfVersion ?? 'n/a'}, vsProphet ${vsProphet === null ? 'null' : vsProphet.toFixed(1)}`);
+  const r2 = (x: number): number => Math.round(x * 100) / 100;
+  const round = (o: Record<string, number | null>): Record<string, number | null> =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === null ? null : r2(v)]));
+  log(JSON.stringify({
+    skus,
+    horizon: H,
+    seriesPerSecond: Object.fromEntries(Object.entries(ours).map(([k, v]) => [k, v < 100 ? r2(v) : Math.round(v)])),
+    vsStatsforecast: round(vsStatsforecast),
+    vsStatsforecastKernel: round(vsKernel),
+    statsforecastSkus: sfVersion ? pySkus : 0,
+    statsforecastVersion: sfVersion,
+    vsProphet: vsProphet === null ? null : r2(vsProphet),
+    peakRssMiB,
+  }));
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
