@@ -11,6 +11,8 @@ export interface CacheEntry {
 export interface ForecastCache {
   readonly kind: 'redis' | 'memory';
   get(key: string): Promise<string | null>;
+  /** Value and remaining TTL in one round trip (early refresh needs both); null for a miss. */
+  getWithTtl(key: string): Promise<{ value: string; pttlMs: number } | null>;
   /** Values in key order; null for a miss. */
   mget(keys: string[]): Promise<(string | null)[]>;
   /** Pipelined (Redis) multi-write with TTL. */

@@ -1,6 +1,47 @@
-import { NotBuiltError } from '../not-built';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { infraFromEnv, parseEnvironment } from '../../config/schema';
+import type { prefetch, PrefetchInput, PrefetchResult } from '../../workflows/prefetch';
+import { ENVIRONMENT, TRIGGER } from '../../workflows/search-attributes';
+import { connectTemporal } from '../services';
 
-export async function prefetchRun(..._args: unknown[]): Promise<void> {
-  throw new NotBuiltError('prefetch run');
+/** Starts one prefetch workflow (the CLI, tests and the rollout use this). */
+export async function startPrefetch(
+  client: Client,
+  input: PrefetchInput,
+  taskQueue: string,
+  workflowId = `prefetch-${input.environment}-${input.trigger}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+): Promise<WorkflowHandle<typeof prefetch>> {
+  parseEnvironment(input.environment);
+  return client.workflow.start<typeof prefetch>('prefetch', {
+    taskQueue,
+    workflowId,
+    args: [input],
+    typedSearchAttributes: [
+      { key: ENVIRONMENT, value: input.environment },
+      { key: TRIGGER, value: input.trigger },
+    ],
+  });
 }
 
+export function describePrefetch(r: PrefetchResult): string {
+  if (r.status === 'skipped') return `prefetch ${r.prefetchId}: skipped (${r.reason})`;
+  if (r.status === 'no-forecasts') return `prefetch ${r.prefetchId}: no forecast run yet in ${r.environment}; nothing to warm`;
+  return (
+    `prefetch ${r.prefetchId}: warmed ${r.keysWarmed} keys (${r.queries} top queries, topN ${r.topN}` +
+    `${r.includeRecent ? ' + last 24 h' : ''}) in ${Math.round(r.durationMs)} ms, cache memory ${r.memoryImpactPct >= 0 ? '+' : ''}${r.memoryImpactPct.toFixed(2)}%`
+  );
+}
+
+/** `neuro prefetch run`: a prefetch now. */
+export async function prefetchRun(opts: { env: string; topN?: number; wait?: boolean }): Promise<void> {
+  const environment = parseEnvironment(opts.env);
+  if (opts.topN !== undefined && (!Number.isInteger(opts.topN) || opts.topN < 1)) throw new Error(`--top-n must be a whole number >= 1, got ${opts.topN}`);
+  const temporal = await connectTemporal();
+  try {
+    const handle = await startPrefetch(temporal.client, { environment, trigger: 'manual', topN: opts.topN }, infraFromEnv().taskQueue);
+    console.log(`started prefetch workflow ${handle.workflowId}`);
+    if (opts.wait) console.log(describePrefetch(await handle.result()));
+  } finally {
+    await temporal.close();
+  }
+}

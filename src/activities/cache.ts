@@ -1,0 +1,62 @@
+import { preloadRun, recordSkippedPrefetch, runPrefetch, type PrefetchTrigger } from '../cache/prefetch';
+import { parseEnvironment } from '../config/schema';
+import type { ActivityDeps } from './deps';
+import { BadInputError } from './errors';
+
+export interface PrefetchActivityInput {
+  prefetchId: string;
+  environment: string;
+  trigger: PrefetchTrigger;
+  topN: number;
+  includeRecent: boolean;
+}
+
+export interface PrefetchActivityResult {
+  status: 'completed' | 'no-forecasts';
+  runId: string | null;
+  queries: number;
+  keysWarmed: number;
+  durationMs: number;
+  memoryImpactPct: number;
+  /** The first few warmed queries, for the Web UI; the full list is in the query log analysis. */
+  sample: { sku: string; horizon: number; hits: number }[];
+}
+
+const TRIGGERS: PrefetchTrigger[] = ['schedule', 'manual', 'post-deploy', 'rollout'];
+
+function checkPrefetchInput(input: PrefetchActivityInput): void {
+  parseEnvironment(input.environment);
+  if (!TRIGGERS.includes(input.trigger)) throw new BadInputError(`trigger "${input.trigger}" unknown (known: ${TRIGGERS.join(', ')})`);
+  if (!Number.isInteger(input.topN) || input.topN < 1) throw new BadInputError(`topN must be a whole number >= 1, got ${input.topN}`);
+}
+
+export function createCacheActivities({ pool, cache }: ActivityDeps) {
+  return {
+    /** After a forecast run: every SKU of the run at the default horizon into the cache, pipelined. */
+    async preloadForecasts(input: { environment: string; runId: string }): Promise<{ keys: number; durationMs: number }> {
+      parseEnvironment(input.environment);
+      if (!input.runId) throw new BadInputError('runId is required');
+      return preloadRun(pool, cache, input.environment, input.runId);
+    },
+
+    /** Top-N query analysis, warm those keys, record duration / keys / memory impact in prefetch_runs. */
+    async prefetchTopQueries(input: PrefetchActivityInput): Promise<PrefetchActivityResult> {
+      checkPrefetchInput(input);
+      const r = await runPrefetch(pool, cache, input);
+      return {
+        status: r.status,
+        runId: r.runId,
+        queries: r.queries,
+        keysWarmed: r.keysWarmed,
+        durationMs: r.durationMs,
+        memoryImpactPct: r.memoryImpactPct,
+        sample: r.top.slice(0, 10).map(({ sku, horizon, hits }) => ({ sku, horizon, hits })),
+      };
+    },
+
+    async recordSkippedPrefetch(input: PrefetchActivityInput & { reason: string }): Promise<void> {
+      checkPrefetchInput(input);
+      await recordSkippedPrefetch(pool, input);
+    },
+  };
+}

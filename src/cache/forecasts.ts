@@ -1,0 +1,267 @@
+import type { Pool } from 'pg';
+import { getEnvironmentConfig } from '../config/store';
+import type { ForecastConfig } from '../config/schema';
+import type { CacheEntry, ForecastCache } from './types';
+
+/**
+ * The forecast read path shared by the API, the post-run preload and the prefetch: one key per
+ * (environment, SKU, horizon), one JSON value format, one way to read it from PostgreSQL (the
+ * environment's current_forecast_run).
+ */
+
+export interface ForecastPoint {
+  ds: string;
+  value: number;
+}
+
+/** The cached value and the API's answer. */
+export interface CachedForecast {
+  sku: string;
+  environment: string;
+  runId: string;
+  model: string;
+  horizon: number;
+  points: ForecastPoint[];
+}
+
+export const MAX_HORIZON = 365;
+
+export function forecastKey(environment: string, sku: string, horizon: number): string {
+  return `neuro:forecast:${environment}:h${horizon}:${sku}`;
+}
+
+export async function currentRunId(pool: Pool, environment: string): Promise<string | null> {
+  const { rows } = await pool.query<{ run_id: string }>('SELECT run_id FROM current_forecast_run WHERE environment = $1', [environment]);
+  return rows[0]?.run_id ?? null;
+}
+
+/** The run's forecasts of these SKUs, first `horizon` days each; SKUs without rows are absent. */
+export async function readForecasts(
+  pool: Pool,
+  environment: string,
+  runId: string,
+  skus: string[],
+  horizon: number,
+): Promise<Map<string, CachedForecast>> {
+  const out = new Map<string, CachedForecast>();
+  if (!skus.length) return out;
+  const { rows } = await pool.query<{ sku_id: string; ds: string; model: string; value: number }>(
+    `SELECT sku_id, ds, model, value FROM (
+       SELECT sku_id, ds, model, value, row_number() OVER (PARTITION BY sku_id ORDER BY ds) AS n
+       FROM forecasts WHERE environment = $1 AND run_id = $2 AND sku_id = ANY($3)
+     ) f WHERE n <= $4 ORDER BY sku_id, ds`,
+    [environment, runId, skus, horizon],
+  );
+  for (const r of rows) {
+    let f = out.get(r.sku_id);
+    if (!f) {
+      f = { sku: r.sku_id, environment, runId, model: r.model, horizon, points: [] };
+      out.set(r.sku_id, f);
+    }
+    f.points.push({ ds: r.ds, value: r.value });
+  }
+  return out;
+}
+
+export async function knownSkus(pool: Pool, skus: string[]): Promise<Set<string>> {
+  const { rows } = await pool.query<{ id: string }>('SELECT id FROM skus WHERE id = ANY($1)', [skus]);
+  return new Set(rows.map((r) => r.id));
+}
+
+export async function runSkus(pool: Pool, environment: string, runId: string): Promise<string[]> {
+  const { rows } = await pool.query<{ sku_id: string }>(
+    'SELECT DISTINCT sku_id FROM forecasts WHERE environment = $1 AND run_id = $2 ORDER BY sku_id',
+    [environment, runId],
+  );
+  return rows.map((r) => r.sku_id);
+}
+
+/** Reads a run's forecasts for (sku, horizon) pairs and writes them to the cache, pipelined in chunks. */
+export async function warmKeys(
+  pool: Pool,
+  cache: ForecastCache,
+  environment: string,
+  runId: string,
+  queries: { sku: string; horizon: number }[],
+  ttlSeconds: number,
+  chunk = 500,
+): Promise<number> {
+  const byHorizon = new Map<number, string[]>();
+  for (const q of queries) byHorizon.set(q.horizon, [...(byHorizon.get(q.horizon) ?? []), q.sku]);
+  let written = 0;
+  for (const [horizon, skus] of byHorizon) {
+    for (let i = 0; i < skus.length; i += chunk) {
+      const found = await readForecasts(pool, environment, runId, skus.slice(i, i + chunk), horizon);
+      const entries: CacheEntry[] = [...found.values()].map((f) => ({
+        key: forecastKey(environment, f.sku, horizon),
+        value: JSON.stringify(f),
+        ttlSeconds,
+      }));
+      await cache.setMany(entries);
+      written += entries.length;
+    }
+  }
+  return written;
+}
+
+export interface ReadResult {
+  forecast: CachedForecast | null;
+  hit: boolean;
+}
+
+export interface ReaderOptions {
+  log: (line: string) => void;
+  /** How long the current run id and config are reused before re-reading them. */
+  refreshMs?: number;
+  /** XFetch beta: > 1 refreshes earlier, 0 disables early refresh. */
+  earlyRefreshBeta?: number;
+  /** While the cache is down, one request per this many ms tries it again. */
+  probeIntervalMs?: number;
+  random?: () => number;
+}
+
+/**
+ * Cache-then-database reads with three protections: single-flight (concurrent misses of one key
+ * read the database once), probabilistic early refresh (XFetch: a hot key is refreshed in the
+ * background shortly before it expires, with a probability that grows as expiry nears), and
+ * degraded mode (cache errors become misses answered by PostgreSQL; logged once per outage; the
+ * cache is tried again every probeIntervalMs and used as soon as it answers).
+ */
+export class ForecastReader {
+  private readonly inflight = new Map<string, Promise<CachedForecast | undefined>>();
+  private readonly runs = new Map<string, { at: number; value: Promise<string | null> }>();
+  private readonly configs = new Map<string, { at: number; value: Promise<ForecastConfig> }>();
+  /** Mean database read time (ms), XFetch's delta. */
+  private recomputeMs = 5;
+  private degradedSince: number | null = null;
+  private lastProbe = 0;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly cache: ForecastCache,
+    private readonly opts: ReaderOptions,
+  ) {}
+
+  get degraded(): boolean {
+    return this.degradedSince !== null;
+  }
+
+  config(environment: string): Promise<ForecastConfig> {
+    return this.memo(this.configs, environment, () => getEnvironmentConfig(this.pool, environment));
+  }
+
+  currentRun(environment: string): Promise<string | null> {
+    return this.memo(this.runs, environment, () => currentRunId(this.pool, environment));
+  }
+
+  /** Reuses a recent answer per environment; a failed read is not kept. */
+  private memo<T>(map: Map<string, { at: number; value: Promise<T> }>, environment: string, load: () => Promise<T>): Promise<T> {
+    const hit = map.get(environment);
+    if (hit && Date.now() - hit.at < (this.opts.refreshMs ?? 1000)) return hit.value;
+    const value = load();
+    map.set(environment, { at: Date.now(), value });
+    value.catch(() => map.delete(environment));
+    return value;
+  }
+
+  /** One SKU, with early refresh. */
+  async readOne(environment: string, sku: string, horizon: number): Promise<ReadResult> {
+    const runId = await this.currentRun(environment);
+    if (!runId) return { forecast: null, hit: false };
+    const key = forecastKey(environment, sku, horizon);
+    const cached = await this.cacheOp(() => this.cache.getWithTtl(key));
+    const value = cached ? parse(cached.value, runId) : undefined;
+    if (value && cached) {
+      if (this.shouldRefreshEarly(cached.pttlMs)) void this.load(environment, runId, [sku], horizon).catch(() => undefined);
+      return { forecast: value, hit: true };
+    }
+    const [loaded] = await this.load(environment, runId, [sku], horizon);
+    return { forecast: loaded ?? null, hit: false };
+  }
+
+  /** Several SKUs: one MGET, one database query for all misses. */
+  async readMany(environment: string, skus: string[], horizon: number): Promise<Map<string, ReadResult>> {
+    const out = new Map<string, ReadResult>();
+    const runId = await this.currentRun(environment);
+    if (!runId) {
+      for (const s of skus) out.set(s, { forecast: null, hit: false });
+      return out;
+    }
+    const values = (await this.cacheOp(() => this.cache.mget(skus.map((s) => forecastKey(environment, s, horizon))))) ?? [];
+    const missing: string[] = [];
+    skus.forEach((s, i) => {
+      const v = values[i] ? parse(values[i] as string, runId) : undefined;
+      if (v) out.set(s, { forecast: v, hit: true });
+      else missing.push(s);
+    });
+    const loaded = await this.load(environment, runId, missing, horizon);
+    missing.forEach((s, i) => out.set(s, { forecast: loaded[i] ?? null, hit: false }));
+    return out;
+  }
+
+  private shouldRefreshEarly(pttlMs: number): boolean {
+    const beta = this.opts.earlyRefreshBeta ?? 1;
+    if (beta <= 0 || pttlMs < 0) return false;
+    const random = this.opts.random ?? Math.random;
+    return -this.recomputeMs * beta * Math.log(random()) >= pttlMs;
+  }
+
+  /** Database reads for these SKUs, single-flight per key, then written back to the cache. */
+  private async load(environment: string, runId: string, skus: string[], horizon: number): Promise<(CachedForecast | undefined)[]> {
+    const fresh = skus.filter((s) => !this.inflight.has(forecastKey(environment, s, horizon)));
+    if (fresh.length) {
+      const started = Date.now();
+      const batch = readForecasts(this.pool, environment, runId, fresh, horizon).then(async (found) => {
+        this.recomputeMs = 0.8 * this.recomputeMs + 0.2 * (Date.now() - started);
+        if (found.size) {
+          const ttlSeconds = (await this.config(environment)).CACHE_TTL_SECONDS;
+          const entries = [...found.values()].map((f) => ({ key: forecastKey(environment, f.sku, horizon), value: JSON.stringify(f), ttlSeconds }));
+          // Written in the background: the answer does not wait for the cache.
+          void this.cacheOp(() => this.cache.setMany(entries));
+        }
+        return found;
+      });
+      for (const s of fresh) {
+        const key = forecastKey(environment, s, horizon);
+        const p = batch.then((m) => m.get(s));
+        this.inflight.set(key, p);
+        void p.finally(() => this.inflight.delete(key)).catch(() => undefined);
+      }
+    }
+    return Promise.all(skus.map((s) => this.inflight.get(forecastKey(environment, s, horizon)) as Promise<CachedForecast | undefined>));
+  }
+
+  /** Runs a cache operation; on failure marks the cache down (logged once) and returns undefined. */
+  private async cacheOp<T>(op: () => Promise<T>): Promise<T | undefined> {
+    if (this.degradedSince !== null) {
+      const probeEvery = this.opts.probeIntervalMs ?? 1000;
+      if (Date.now() - this.lastProbe < probeEvery) return undefined;
+      this.lastProbe = Date.now();
+    }
+    try {
+      const out = await op();
+      if (this.degradedSince !== null) {
+        this.opts.log(`[cache] back after ${Math.round((Date.now() - this.degradedSince) / 1000)} s: serving from the cache again`);
+        this.degradedSince = null;
+      }
+      return out;
+    } catch (err) {
+      if (this.degradedSince === null) {
+        this.degradedSince = Date.now();
+        this.lastProbe = Date.now();
+        this.opts.log(`[cache] unavailable (${(err as Error).message}): answering from PostgreSQL, counted as misses, until it is back`);
+      }
+      return undefined;
+    }
+  }
+}
+
+/** A cached value is only good for the environment's current run; anything else is a miss. */
+function parse(raw: string, runId: string): CachedForecast | undefined {
+  try {
+    const v = JSON.parse(raw) as CachedForecast;
+    return v.runId === runId ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import type { Pool } from 'pg';
+
+/**
+ * The query log the prefetch analyses: each served forecast query, written in batches in the
+ * background (never on the response path), and the plan's top-N analysis over it.
+ */
+
+export interface QueryLogEntry {
+  environment: string;
+  sku: string;
+  horizon: number;
+  durationMs: number;
+  cacheHit: boolean;
+  at: Date;
+}
+
+export function queryHash(environment: string, sku: string, horizon: number): string {
+  return createHash('sha1').update(`${environment}\n${sku}\n${horizon}`).digest('hex').slice(0, 16);
+}
+
+export function queryPattern(environment: string, sku: string, horizon: number): string {
+  return `GET /api/v1/forecasts/${sku}?env=${environment}&horizon=${horizon}`;
+}
+
+export class QueryLogWriter {
+  private buffer: QueryLogEntry[] = [];
+  private dropped = 0;
+  private timer: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly opts: { flushMs?: number; maxBatch?: number; maxBuffer?: number; log?: (line: string) => void } = {},
+  ) {
+    this.timer = setInterval(() => void this.flush(), opts.flushMs ?? 1000);
+    this.timer.unref();
+  }
+
+  add(entry: QueryLogEntry): void {
+    // Bounded: when the database cannot keep up, drop (and say so) rather than grow without end.
+    if (this.buffer.length >= (this.opts.maxBuffer ?? 50_000)) {
+      if (this.dropped++ === 0) this.opts.log?.('[query-log] buffer full: dropping entries until the database catches up');
+      return;
+    }
+    this.buffer.push(entry);
+    if (this.buffer.length >= (this.opts.maxBatch ?? 1000)) void this.flush();
+  }
+
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushNow());
+    return this.flushing;
+  }
+
+  private async flushNow(): Promise<void> {
+    while (this.buffer.length) {
+      const batch = this.buffer.splice(0, this.opts.maxBatch ?? 1000);
+      try {
+        await this.pool.query(
+          `INSERT INTO query_log (environment, query_hash, query_pattern, sku_id, horizon, duration_ms, cache_hit, created_at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::float8[], $7::bool[], $8::timestamptz[])`,
+          [
+            batch.map((e) => e.environment),
+            batch.map((e) => queryHash(e.environment, e.sku, e.horizon)),
+            batch.map((e) => queryPattern(e.environment, e.sku, e.horizon)),
+            batch.map((e) => e.sku),
+            batch.map((e) => e.horizon),
+            batch.map((e) => e.durationMs),
+            batch.map((e) => e.cacheHit),
+            batch.map((e) => e.at),
+          ],
+        );
+        if (this.dropped) {
+          this.opts.log?.(`[query-log] caught up; ${this.dropped} entries were dropped`);
+          this.dropped = 0;
+        }
+      } catch (err) {
+        this.opts.log?.(`[query-log] write of ${batch.length} entries failed: ${(err as Error).message}`);
+        return;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}
+
+export interface TopQuery {
+  sku: string;
+  horizon: number;
+  hits: number;
+  /** Which analysis picked it first: the 30-day top-N or the last-24-hours top-N. */
+  source: '30d' | '24h';
+}
+
+/**
+ * The plan's query analysis: the top-N queries of the last 30 days by hit count, plus (when
+ * includeRecent) the top-N of the last 24 hours, deduplicated, most frequent first.
+ */
+export async function topQueries(
+  pool: Pool,
+  environment: string,
+  opts: { topN: number; includeRecent: boolean; now?: Date },
+): Promise<TopQuery[]> {
+  const now = opts.now ?? new Date();
+  const top = async (since: string, source: TopQuery['source']) => {
+    const { rows } = await pool.query<{ sku_id: string; horizon: number; hits: number }>(
+      `SELECT sku_id, horizon, COUNT(*)::bigint AS hits FROM query_log
+       WHERE environment = $1 AND created_at > $2::timestamptz - $3::interval AND created_at <= $2
+         AND sku_id IS NOT NULL AND horizon IS NOT NULL
+       GROUP BY query_hash, sku_id, horizon ORDER BY hits DESC, sku_id, horizon LIMIT $4`,
+      [environment, now, since, opts.topN],
+    );
+    return rows.map((r) => ({ sku: r.sku_id, horizon: r.horizon, hits: r.hits, source }));
+  };
+  const out = await top('30 days', '30d');
+  if (opts.includeRecent) {
+    const seen = new Set(out.map((q) => `${q.sku}\n${q.horizon}`));
+    for (const q of await top('24 hours', '24h')) if (!seen.has(`${q.sku}\n${q.horizon}`)) out.push(q);
+  }
+  return out;
+}

@@ -1,0 +1,116 @@
+import { executeChild, log, proxyActivities, sleep, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { ENVIRONMENT, STATUS, TRIGGER } from './search-attributes';
+
+/**
+ * `prefetch`: the plan's predictive cache prefetch — the most asked-for queries of the last 30 days
+ * (plus the last 24 h) are written into the cache before a traffic peak. Started by the
+ * prefetch-*-peak schedules, `neuro prefetch run`, a rollout, or postDeployPrefetch below.
+ */
+
+export type PrefetchTrigger = 'schedule' | 'manual' | 'post-deploy' | 'rollout';
+
+export interface PrefetchInput {
+  environment: string;
+  trigger: PrefetchTrigger;
+  /** Default: the environment's PREFETCH_TOP_N_QUERIES. */
+  topN?: number;
+  /** Default: the environment's PREFETCH_INCLUDE_RECENT. */
+  includeRecent?: boolean;
+}
+
+export interface PrefetchResult {
+  prefetchId: string;
+  environment: string;
+  trigger: PrefetchTrigger;
+  topN: number;
+  includeRecent: boolean;
+  status: 'completed' | 'no-forecasts' | 'skipped';
+  reason?: string;
+  runId: string | null;
+  queries: number;
+  keysWarmed: number;
+  durationMs: number;
+  memoryImpactPct: number;
+}
+
+export interface PostDeployPrefetchInput {
+  environment: string;
+  deployId: string;
+}
+
+export interface PostDeployPrefetchResult {
+  deployId: string;
+  delayMs: number;
+  prefetch: PrefetchResult;
+}
+
+/** One post-deploy prefetch per deploy id: the hook derives the workflow id from it. */
+export function postDeployWorkflowId(environment: string, deployId: string): string {
+  return `post-deploy-prefetch-${environment}-${deployId}`;
+}
+
+const { getConfig, prefetchTopQueries, recordSkippedPrefetch } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+
+export async function prefetch(input: PrefetchInput): Promise<PrefetchResult> {
+  const prefetchId = workflowInfo().workflowId;
+  upsertSearchAttributes([
+    { key: ENVIRONMENT, value: input.environment },
+    { key: TRIGGER, value: input.trigger },
+    { key: STATUS, value: 'running' },
+  ]);
+  const config = await getConfig(input.environment);
+  const params = {
+    prefetchId,
+    environment: input.environment,
+    trigger: input.trigger,
+    topN: input.topN ?? config.PREFETCH_TOP_N_QUERIES,
+    includeRecent: input.includeRecent ?? config.PREFETCH_INCLUDE_RECENT,
+  };
+
+  // The kill switch of the plan's rollback: automatic prefetches stop as soon as the flag is off,
+  // even before `neuro schedules apply` pauses the schedules. Manual and rollout runs still go.
+  if (!config.ENABLE_PREDICTIVE_PREFETCH && (input.trigger === 'schedule' || input.trigger === 'post-deploy')) {
+    const reason = 'ENABLE_PREDICTIVE_PREFETCH=false';
+    await recordSkippedPrefetch({ ...params, reason });
+    upsertSearchAttributes([{ key: STATUS, value: 'skipped' }]);
+    log.info('prefetch skipped', { reason });
+    return { ...params, status: 'skipped', reason, runId: null, queries: 0, keysWarmed: 0, durationMs: 0, memoryImpactPct: 0 };
+  }
+
+  const r = await prefetchTopQueries(params);
+  upsertSearchAttributes([{ key: STATUS, value: r.status }]);
+  upsertMemo({ keysWarmed: r.keysWarmed, durationMs: Math.round(r.durationMs), memoryImpactPct: r.memoryImpactPct });
+  return {
+    ...params,
+    status: r.status,
+    runId: r.runId,
+    queries: r.queries,
+    keysWarmed: r.keysWarmed,
+    durationMs: r.durationMs,
+    memoryImpactPct: r.memoryImpactPct,
+  };
+}
+
+/** The deploy hook's workflow: a durable timer of PREFETCH_POST_DEPLOY_DELAY_MS, then a prefetch child. */
+export async function postDeployPrefetch(input: PostDeployPrefetchInput): Promise<PostDeployPrefetchResult> {
+  upsertSearchAttributes([
+    { key: ENVIRONMENT, value: input.environment },
+    { key: TRIGGER, value: 'post-deploy' },
+    { key: STATUS, value: 'waiting' },
+  ]);
+  upsertMemo({ deployId: input.deployId });
+  const delayMs = (await getConfig(input.environment)).PREFETCH_POST_DEPLOY_DELAY_MS;
+  // Services settle before the warm-up; a worker restart during the wait does not lose the timer.
+  if (delayMs > 0) await sleep(delayMs);
+  upsertSearchAttributes([{ key: STATUS, value: 'prefetching' }]);
+  const result = await executeChild(prefetch, {
+    workflowId: `${workflowInfo().workflowId}-prefetch`,
+    args: [{ environment: input.environment, trigger: 'post-deploy' }],
+  });
+  upsertSearchAttributes([{ key: STATUS, value: result.status }]);
+  return { deployId: input.deployId, delayMs, prefetch: result };
+}
