@@ -220,12 +220,13 @@ export function buildProgram(): Command {
     ['no-go', 'rolloutNoGo'],
     ['rollback', 'rolloutRollback'],
   ] as const) {
-    rollout
+    const cmd = rollout
       .command(name)
       .argument('<release>')
       .requiredOption('--by <who>', 'who decides')
-      .requiredOption('--reason <text>', 'why')
-      .action((release, o) => commands.rollout()[fn](release, o));
+      .requiredOption('--reason <text>', 'why');
+    if (name === 'go') cmd.option('--accept-inconclusive', 'accept gates that stayed inconclusive (too little data); recorded in the decision');
+    cmd.action((release, o) => commands.rollout()[fn](release, o));
   }
 
   program
