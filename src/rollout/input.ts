@@ -52,7 +52,9 @@ const inputSchema = z
     description: nonEmpty('description'),
     author: nonEmpty('author'),
     changes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-    stages: z.tuple([z.literal('staging'), z.literal('production')], { error: 'stages must be ["staging", "production"]' }),
+    stages: z
+      .array(z.string())
+      .refine((a) => a.length === 2 && a[0] === 'staging' && a[1] === 'production', 'stages must be ["staging", "production"] (staging first)'),
     validation: z.object({
       cycles: z.number().int().min(0).max(100),
       soakMs: ms,
