@@ -20,6 +20,8 @@ export interface CatalogueSpec {
   end?: string;
   /** ISO date of the first day; when given, every series starts here instead of ending at `end`. */
   start?: string;
+  /** Share of each kind (normalised; default smooth 0.4, erratic 0.2, intermittent 0.25, lumpy 0.15). */
+  mix?: Partial<Record<DemandClass, number>>;
 }
 
 /** The kickoff plan's intermittent-demand examples; always present and always intermittent. */
@@ -38,7 +40,7 @@ export function rng(seed: number): () => number {
   };
 }
 
-function mix(seed: number, n: number): number {
+function hashSeed(seed: number, n: number): number {
   let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(n + 1, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
   return (h ^ (h >>> 15)) >>> 0;
@@ -57,17 +59,24 @@ function poisson(r: () => number, mean: number): number {
   return k;
 }
 
-const KIND_SHARES: [DemandClass, number][] = [['smooth', 0.4], ['erratic', 0.2], ['intermittent', 0.25], ['lumpy', 0.15]];
+export const DEFAULT_MIX: Record<DemandClass, number> = { smooth: 0.4, erratic: 0.2, intermittent: 0.25, lumpy: 0.15 };
+
+function shares(m: Partial<Record<DemandClass, number>> = DEFAULT_MIX): [DemandClass, number][] {
+  const kinds = Object.keys(DEFAULT_MIX) as DemandClass[];
+  const total = kinds.reduce((t, k) => t + Math.max(0, m[k] ?? 0), 0);
+  if (!(total > 0)) throw new RangeError('mix needs at least one positive share');
+  return kinds.map((k) => [k, Math.max(0, m[k] ?? 0) / total]);
+}
 const DAY_MS = 86_400_000;
 
 /** One SKU's series; kind forced for the plan's intermittent SKUs. */
-export function generateSku(skuNumber: number, days: number, seed: number, start: string): SyntheticSeries {
-  const r = rng(mix(seed, skuNumber));
+export function generateSku(skuNumber: number, days: number, seed: number, start: string, mix: [DemandClass, number][] = shares()): SyntheticSeries {
+  const r = rng(hashSeed(seed, skuNumber));
   let kind: DemandClass = 'smooth';
   if (SPECIAL.has(skuNumber)) kind = 'intermittent';
   else {
     let u = r();
-    for (const [k, share] of KIND_SHARES) {
+    for (const [k, share] of mix) {
       kind = k;
       if ((u -= share) < 0) break;
     }
@@ -122,10 +131,11 @@ export function* generateCatalogue(spec: CatalogueSpec): Generator<SyntheticSeri
   const seed = spec.seed ?? 42;
   const days = spec.days ?? [365, 730];
   const endDay = Date.parse(`${spec.end ?? '2024-12-31'}T00:00:00Z`) / DAY_MS;
-  const lengths = rng(mix(seed, -1));
+  const lengths = rng(hashSeed(seed, -1));
+  const kindShares = shares(spec.mix);
   for (const num of skuNumbers(spec.skus)) {
     const n = typeof days === 'number' ? days : days[0] + Math.floor(lengths() * (days[1] - days[0] + 1));
     const start = spec.start ?? new Date((endDay - n + 1) * DAY_MS).toISOString().slice(0, 10);
-    yield generateSku(num, n, seed, start);
+    yield generateSku(num, n, seed, start, kindShares);
   }
 }

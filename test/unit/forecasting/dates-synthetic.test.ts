@@ -43,3 +43,8 @@ describe('synthetic catalogue', () => {
     expect(x.y).toHaveLength(10);
   });
 });
+
+test('mix chooses the kinds', () => {
+  const cat = [...generateCatalogue({ skus: 40, days: 100, mix: { smooth: 1 } })];
+  expect(cat.filter((x) => x.kind !== 'smooth').map((x) => x.id)).toEqual([...PLAN_INTERMITTENT_SKUS]);
+});
