@@ -7,6 +7,7 @@ import { ForecastReader, knownSkus, MAX_HORIZON, currentRunId, runSkus, type Cac
 import { QueryLogWriter } from '../cache/query-log';
 import { CacheStatsRecorder } from '../cache/stats';
 import type { ForecastCache } from '../cache/types';
+import { startForecastRun } from '../client/commands/forecast-run';
 import { ENVIRONMENTS, SELECTION_POLICIES } from '../config/schema';
 import { createMetrics } from './metrics';
 
@@ -73,7 +74,13 @@ function checkSku(sku: string): void {
 const triggerBody = z
   .object({
     env: z.enum(ENVIRONMENTS),
-    runDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').optional(),
+    runDate: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
+      .refine((d) => { const t = Date.parse(`${d}T00:00:00Z`); return !Number.isNaN(t) && new Date(t).toISOString().startsWith(d); }, 'is not a calendar date')
+      .optional(),
+    horizon: z.number().int().min(1).max(MAX_HORIZON).optional(),
+    maxParallel: z.number().int().min(1).max(64).optional(),
     batchSize: z.number().int().min(1).max(100_000).optional(),
     delayMs: z.number().int().min(0).max(60_000).optional(),
     policy: z.enum(SELECTION_POLICIES).optional(),
@@ -180,12 +187,8 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     }
     if (!opts.temporalClient) return reply.code(503).send({ error: 'no Temporal connection: cannot start a forecast run' });
     const { env, ...rest } = parsed.data;
-    const { startForecastRun } = (await import('../client/commands/forecast-run')) as unknown as {
-      startForecastRun?: (client: Client, input: Record<string, unknown>, taskQueue: string) => Promise<{ workflowId: string; firstExecutionRunId?: string; runId?: string }>;
-    };
-    if (!startForecastRun) return reply.code(503).send({ error: 'forecastRun is not available in this build' });
-    const handle = await startForecastRun(opts.temporalClient, { environment: env, ...rest }, opts.taskQueue);
-    return reply.code(202).send({ started: true, workflowId: handle.workflowId, runId: handle.firstExecutionRunId ?? handle.runId });
+    const handle = await startForecastRun(opts.temporalClient, { environment: env, ...rest, trigger: 'api' }, opts.taskQueue);
+    return reply.code(202).send({ started: true, workflowId: handle.workflowId });
   });
 
   app.get('/metrics', async (_req, reply) => {
