@@ -5,6 +5,8 @@
  *
  *   node --expose-gc -r tsx/cjs bench/engine.ts [--skus N] [--python-skus N] [--prophet-skus N]
  *
+ * Speeds are series per CPU-second of the measuring process (ours: process.cpuUsage; Python:
+ * time.process_time), so other load on the machine does not skew the ratios.
  * The last line printed is one JSON object: seriesPerSecond, vsStatsforecast (ours / theirs,
  * > 1 = we are faster, against StatsForecast(n_jobs=1).forecast), vsStatsforecastKernel (against
  * a bare loop of statsforecast's model.forecast), vsProphet, peakRssMiB.
@@ -33,27 +35,32 @@ const sampleRss = (): void => {
 };
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 const log = (s: string): void => console.log(s);
+/** CPU seconds of this process since t0: a shared, busy machine slows wall time, not this. */
+const cpuSeconds = (t0: NodeJS.CpuUsage): number => {
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1e6;
+};
 
 function timeModel(name: ModelName, cat: SyntheticSeries[]): number {
   const model = createModel(name);
   let sink = 0;
-  const t0 = performance.now();
+  const t0 = process.cpuUsage();
   for (let i = 0; i < cat.length; i++) {
     sink += model.fit(cat[i]).forecast(H)[0];
     if ((i & 1023) === 0) sampleRss();
   }
-  const secs = (performance.now() - t0) / 1000;
+  const secs = cpuSeconds(t0);
   if (Number.isNaN(sink)) log(`  (note: ${name} produced NaN forecasts)`);
   return cat.length / secs;
 }
 
-function python(args: string[], timeoutMs: number): string | null {
-  const r = spawnSync('python3', args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+function python(args: string[], timeoutMs: number, exe = 'python3'): string | null {
+  const r = spawnSync(exe, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0 || r.error) return null;
   return r.stdout.trim().split('\n').pop() ?? null;
 }
 
-const hasPython = (mod: string): boolean => spawnSync('python3', ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;
+const hasPython = (mod: string, exe = 'python3'): boolean => spawnSync(exe, ['-c', `import ${mod}`], { stdio: 'ignore' }).status === 0;
 
 async function main(): Promise<void> {
   const skus = arg('skus', 30_000);
@@ -123,13 +130,14 @@ async function main(): Promise<void> {
 
   let vsProphet: number | null = null;
   const prophetScript = join(__dirname, 'prophet_speed.py');
-  if (ours.Prophet !== undefined && existsSync(prophetScript) && hasPython('prophet')) {
+  const prophetPython = process.env.PROPHET_PYTHON ?? 'python3'; // an interpreter with prophet
+  if (ours.Prophet !== undefined && existsSync(prophetScript) && hasPython('prophet', prophetPython)) {
     const dir = mkdtempSync(join(tmpdir(), 'engine-bench-'));
     try {
       const few = cat.slice(0, 5).map((s) => ({ start: s.start, freqDays: s.freqDays, y: Array.from(s.y) }));
       writeFileSync(join(dir, 'series.json'), JSON.stringify(few));
-      log('Python Prophet on 5 SKUs...');
-      const out = python([prophetScript, join(dir, 'series.json'), '1'], 1_800_000);
+      log(`Python Prophet (${prophetPython}) on 5 SKUs...`);
+      const out = python([prophetScript, join(dir, 'series.json'), '1'], 1_800_000, prophetPython);
       const mean = out ? (JSON.parse(out) as { meanFitSeconds?: number }).meanFitSeconds : undefined;
       if (mean) vsProphet = ours.Prophet * mean;
     } finally {

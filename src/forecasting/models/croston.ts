@@ -1,7 +1,7 @@
 import type { FitResult, Model, ModelName, SeriesInput } from '../types';
 import { demandInto, expandFittedDemand, expandFittedIntervals, intervalsInto, scratchBuffer } from './intermittent';
 import { Naive } from './naive';
-import { goldenSectionSes, goldenSectionSes2, sesFitted, sesForecast } from './ses';
+import { goldenSectionSes, sesFitted, sesForecast } from './ses';
 import { constant, lazyFitted } from './util';
 
 /** Default Croston smoothing (statsforecast fixes 0.1; CROSTON_ALPHA). */
@@ -89,18 +89,14 @@ function optimizedSes(x: Float64Array, k: number): number {
   return sesForecast(x, goldenSectionSes(x, 0.1, 0.3, 0, k), 0, k);
 }
 
-const alphas = new Float64Array(2);
-
 export function crostonOptimizedForecast(y: Float64Array): number {
   const yd = scratchBuffer(0, y.length);
   const k = demandInto(y, yd);
   if (k === 0) return NaN;
   const yi = scratchBuffer(1, y.length);
   intervalsInto(y, yi);
-  // both searches at once (same length k): same alphas as two separate searches, one loop
-  goldenSectionSes2(yd, yi, k, 0.1, 0.3, alphas);
-  const d = sesForecast(yd, alphas[0], 0, k);
-  const p = sesForecast(yi, alphas[1], 0, k);
+  const d = optimizedSes(yd, k);
+  const p = optimizedSes(yi, k);
   return p !== 0 ? d / p : d;
 }
 

@@ -11,6 +11,7 @@ export * from './croston';
 export * from './naive';
 export * from './ses';
 export * from './tsb';
+export { Prophet } from './prophet';
 
 export interface ModelParams {
   /** SeasonalNaive and Prophet season length (default 7, daily data). */

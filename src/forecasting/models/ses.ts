@@ -41,59 +41,29 @@ export function sesSse(x: Float64Array, alpha: number, from = 0, to = x.length):
 }
 
 /**
- * SSE at three alphas of each of two series of the same length, in one pass: every chain does
- * exactly sesSse's operations in the same order (bit-identical results), but the independent
- * recurrences overlap in the CPU instead of waiting on one another. With y = undefined only x is
- * evaluated.
+ * SSE at three alphas in one pass over x[from..from+m): every chain does exactly sesSse's
+ * operations in the same order (bit-identical results), but the three independent recurrences
+ * overlap in the CPU instead of each waiting on its own multiply-add latency. (More chains
+ * measured slower: they run out of registers.)
  */
-function sesSse3x2(
-  x: Float64Array, xFrom: number, ax: Float64Array,
-  y: Float64Array | undefined, yFrom: number, ay: Float64Array,
-  m: number, out: Float64Array,
-): void {
-  out.fill(0);
-  if (m < 2) return;
-  const a1 = ax[0], a2 = ax[1], a3 = ax[2];
+function sesSse3(x: Float64Array, from: number, m: number, alphas: Float64Array, out: Float64Array): void {
+  if (m < 2) {
+    out[0] = out[1] = out[2] = 0;
+    return;
+  }
+  const a1 = alphas[0], a2 = alphas[1], a3 = alphas[2];
   const c1 = 1 - a1, c2 = 1 - a2, c3 = 1 - a3;
-  let f1 = x[xFrom], f2 = f1, f3 = f1;
+  let f1 = x[from], f2 = f1, f3 = f1;
   let s1 = 0, s2 = 0, s3 = 0;
-  if (y === undefined) {
-    for (let i = 1; i < m; i++) {
-      const xp = x[xFrom + i - 1], xi = x[xFrom + i];
-      f1 = a1 * xp + c1 * f1;
-      f2 = a2 * xp + c2 * f2;
-      f3 = a3 * xp + c3 * f3;
-      const e1 = xi - f1, e2 = xi - f2, e3 = xi - f3;
-      s1 += e1 * e1;
-      s2 += e2 * e2;
-      s3 += e3 * e3;
-    }
-  } else {
-    const b1 = ay[0], b2 = ay[1], b3 = ay[2];
-    const d1 = 1 - b1, d2 = 1 - b2, d3 = 1 - b3;
-    let g1 = y[yFrom], g2 = g1, g3 = g1;
-    let t1 = 0, t2 = 0, t3 = 0;
-    for (let i = 1; i < m; i++) {
-      const xp = x[xFrom + i - 1], xi = x[xFrom + i];
-      const yp = y[yFrom + i - 1], yi = y[yFrom + i];
-      f1 = a1 * xp + c1 * f1;
-      f2 = a2 * xp + c2 * f2;
-      f3 = a3 * xp + c3 * f3;
-      g1 = b1 * yp + d1 * g1;
-      g2 = b2 * yp + d2 * g2;
-      g3 = b3 * yp + d3 * g3;
-      const e1 = xi - f1, e2 = xi - f2, e3 = xi - f3;
-      const h1 = yi - g1, h2 = yi - g2, h3 = yi - g3;
-      s1 += e1 * e1;
-      s2 += e2 * e2;
-      s3 += e3 * e3;
-      t1 += h1 * h1;
-      t2 += h2 * h2;
-      t3 += h3 * h3;
-    }
-    out[3] = t1;
-    out[4] = t2;
-    out[5] = t3;
+  for (let i = from + 1; i < from + m; i++) {
+    const xp = x[i - 1], xi = x[i];
+    f1 = a1 * xp + c1 * f1;
+    f2 = a2 * xp + c2 * f2;
+    f3 = a3 * xp + c3 * f3;
+    const e1 = xi - f1, e2 = xi - f2, e3 = xi - f3;
+    s1 += e1 * e1;
+    s2 += e2 * e2;
+    s3 += e3 * e3;
   }
   out[0] = s1;
   out[1] = s2;
@@ -140,8 +110,8 @@ class Golden {
     return true;
   }
 
-  apply(sse: Float64Array, off: number): void {
-    const fp = sse[off];
+  apply(sse: Float64Array): void {
+    const fp = sse[0];
     if (this.left) {
       this.b = this.d; this.d = this.c; this.fd = this.fc; this.c = this.pts[0]; this.fc = fp;
     } else {
@@ -149,9 +119,9 @@ class Golden {
     }
     if (!(Math.abs(this.b - this.a) >= 1e-12)) return;
     if (this.fc < this.fd) {
-      this.b = this.d; this.d = this.c; this.fd = this.fc; this.c = this.pts[1]; this.fc = sse[off + 1];
+      this.b = this.d; this.d = this.c; this.fd = this.fc; this.c = this.pts[1]; this.fc = sse[1];
     } else if (this.fd < this.fc) {
-      this.a = this.c; this.c = this.d; this.fc = this.fd; this.d = this.pts[2]; this.fd = sse[off + 2];
+      this.a = this.c; this.c = this.d; this.fc = this.fd; this.d = this.pts[2]; this.fd = sse[2];
     }
     // on a tie the next plan() stops
   }
@@ -161,48 +131,20 @@ class Golden {
   }
 }
 
-const g1 = new Golden();
-const g2 = new Golden();
-const sse6 = new Float64Array(6);
+const golden = new Golden();
+const sse3 = new Float64Array(3);
 
 /**
  * Alpha minimising the in-sample SSE of x[from..to) on [lower, upper] (statsforecast's defaults
  * 0.1, 0.3); a series of fewer than two points returns the midpoint.
  */
 export function goldenSectionSes(x: Float64Array, lower = 0.1, upper = 0.3, from = 0, to = x.length): number {
-  g1.start(x, lower, upper, from, to);
-  while (g1.plan()) {
-    sesSse3x2(x, from, g1.pts, undefined, 0, g1.pts, to - from, sse6);
-    g1.apply(sse6, 0);
+  golden.start(x, lower, upper, from, to);
+  while (golden.plan()) {
+    sesSse3(x, from, to - from, golden.pts, sse3);
+    golden.apply(sse3);
   }
-  return g1.alpha;
-}
-
-/**
- * Two independent searches over x[0..m) and y[0..m) run in lock-step (Croston's demand sizes and
- * intervals have the same count), so their SSE passes share one loop. Results equal two calls of
- * goldenSectionSes.
- */
-export function goldenSectionSes2(x: Float64Array, y: Float64Array, m: number, lower: number, upper: number, out: Float64Array): void {
-  g1.start(x, lower, upper, 0, m);
-  g2.start(y, lower, upper, 0, m);
-  for (;;) {
-    const p1 = g1.plan();
-    const p2 = g2.plan();
-    if (p1 && p2) {
-      sesSse3x2(x, 0, g1.pts, y, 0, g2.pts, m, sse6);
-      g1.apply(sse6, 0);
-      g2.apply(sse6, 3);
-    } else if (p1) {
-      sesSse3x2(x, 0, g1.pts, undefined, 0, g1.pts, m, sse6);
-      g1.apply(sse6, 0);
-    } else if (p2) {
-      sesSse3x2(y, 0, g2.pts, undefined, 0, g2.pts, m, sse6);
-      g2.apply(sse6, 0);
-    } else break;
-  }
-  out[0] = g1.alpha;
-  out[1] = g2.alpha;
+  return golden.alpha;
 }
 
 export class SES implements Model {
