@@ -18,6 +18,9 @@ interface Fixture {
   params: { k: number[]; m: number[]; delta: number[]; beta: number[]; sigma_obs: number[] };
   lp: number;
   mapLp: number;
+  yhatConvergedHistory: number[];
+  yhatConvergedForecast: number[];
+  lpConverged: number;
 }
 
 const dir = path.join(__dirname, '../../fixtures/parity');
@@ -74,6 +77,25 @@ describe('Prophet parity with Prophet 1.5.0 (fixtures from scripts/parity/make_p
       expect(maxRel(forecast, fx.yhatForecast, yScale)).toBeLessThan(2e-2);
       if (fx.name.startsWith('births')) expect(maxRel(forecast, fx.yhatForecast, 0)).toBeLessThan(5e-3);
     });
+
+    // Prophet itself fitted further (default fit, then BFGS with tighter tolerances, then Newton, each
+    // started at the previous params; kwargs in the fixture's convergedFit). Stan still stops short
+    // of the MAP (lp__ within ~0.015 of it), so this is the closest Prophet's own optimizers get.
+    if (fx.name.startsWith('births')) {
+      it('agrees with Prophet (converged fit) within 1e-3 relative on series with 3+ years', () => {
+        expect(fx.lpConverged).toBeGreaterThan(fx.lp);
+        expect(maxRel(result.fitted!, fx.yhatConvergedHistory, 0)).toBeLessThan(1e-3);
+        expect(maxRel(forecast, fx.yhatConvergedForecast, 0)).toBeLessThan(1e-3);
+      });
+    } else {
+      // Superstore: yhat crosses zero, so relative error is taken against the y scale, and on the
+      // weekly series Stan stops up to ~2e-3 of the y scale from the MAP whatever the settings.
+      it('agrees with Prophet (converged fit) within 2.5e-3 of the y scale', () => {
+        expect(fx.lpConverged).toBeGreaterThanOrEqual(fx.lp);
+        expect(maxRel(result.fitted!, fx.yhatConvergedHistory, yScale)).toBeLessThan(2.5e-3);
+        expect(maxRel(forecast, fx.yhatConvergedForecast, yScale)).toBeLessThan(2.5e-3);
+      });
+    }
   });
 });
 
