@@ -61,7 +61,13 @@ const inputSchema = z
       checkIntervalMs: z.number().int().min(100, 'checkIntervalMs must be >= 100'),
       baselineCycles: z.number().int().min(0).max(10),
       forecast: z
-        .object({ batchSize: z.number().int().positive().optional(), skus: z.array(z.string()).optional(), policy: z.string().optional() })
+        .object({
+          batchSize: z.number().int().positive().optional(),
+          skus: z.array(z.string()).optional(),
+          policy: z.string().optional(),
+          runDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'runDate is YYYY-MM-DD').optional(),
+        })
+        .strict()
         .optional(),
       prefetch: z.boolean().optional(),
     }),

@@ -66,7 +66,7 @@ export interface ValidationSpec {
   /** forecastRun children in staging before the change, for gates relative to the baseline. */
   baselineCycles: number;
   /** Passed to every forecastRun child (smaller catalogues in rehearsals). */
-  forecast?: { batchSize?: number; skus?: string[]; policy?: string };
+  forecast?: { batchSize?: number; skus?: string[]; policy?: string; runDate?: string };
   /** Run a prefetch child after each cycle (default: when a changed key is a prefetch key). */
   prefetch?: boolean;
 }

@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { startRollout } from '../../src/client/commands/rollout';
+import { planToInput, type PlanOverrides } from '../../src/rollout/input';
+import type { RolloutInput, RolloutStatus } from '../../src/rollout/types';
+import { statusQuery } from '../../src/workflows/messages';
+import type { rollout } from '../../src/workflows/rollout';
+import { RUN_DATE, type Stack } from './forecast-run.helpers';
+
+/** Shared by the rollout integration tests: rehearsal-sized inputs, waiting on the status query. */
+
+let counter = 0;
+export const uniqueRelease = (name: string) => `${name}-${process.pid}-${++counter}`;
+
+/** P1 rehearsed in seconds on the small test catalogue (4 batches of 6 SKUs). */
+export function rehearsal(o: Partial<PlanOverrides> & { plan?: string } = {}): RolloutInput {
+  return planToInput(o.plan ?? 'v19.3-batch-delay', {
+    release: uniqueRelease(o.plan ?? 'p1'),
+    author: 'dana-author',
+    soak: '1s',
+    monitor: '1s',
+    cycles: 1,
+    approvalTimeout: '5m',
+    forecast: { batchSize: 6, runDate: RUN_DATE },
+    ...o,
+  });
+}
+
+export type RolloutHandle = WorkflowHandle<typeof rollout>;
+
+export async function start(stack: Stack, input: RolloutInput): Promise<RolloutHandle> {
+  const id = await startRollout(stack.temporal.client, input, stack.temporal.taskQueue);
+  return stack.temporal.client.workflow.getHandle<typeof rollout>(id);
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 90_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
+
+export const status = (h: WorkflowHandle): Promise<RolloutStatus> => h.query(statusQuery);
+
+export const untilStatus = (h: WorkflowHandle, pred: (s: RolloutStatus) => boolean, what: string, timeoutMs?: number) =>
+  waitFor(async () => {
+    const s = await status(h);
+    return pred(s) ? s : undefined;
+  }, what, timeoutMs);
+
+/** The database override of a key (null = none, the key is on its default). */
+export async function override(pool: Pool, environment: string, key: string): Promise<unknown> {
+  const { rows } = await pool.query('SELECT value FROM config_values WHERE environment = $1 AND key = $2', [environment, key]);
+  return rows.length ? rows[0].value : null;
+}
+
+/** A worker in its own process (test/helpers/worker-process.ts), resolved once it polls. */
+export async function spawnWorker(env: { databaseUrl: string; taskQueue: string; temporalAddress: string; bundleFile: string }): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', join(__dirname, '..', 'helpers', 'worker-process.ts')], {
+    env: { ...process.env, TEMPORAL_ADDRESS: env.temporalAddress, DATABASE_URL: env.databaseUrl, TASK_QUEUE: env.taskQueue, WORKFLOW_BUNDLE: env.bundleFile },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += String(d)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d) => String(d).includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`worker process exited (${code}): ${err.slice(-2000)}`)));
+  });
+  return child;
+}

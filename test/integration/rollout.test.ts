@@ -1,0 +1,232 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { writeReport } from '../../src/client/commands/report';
+import { setConfig } from '../../src/config/store';
+import { gateResultsFor, getRelease, getRollout } from '../../src/db/rollouts';
+import type { GateSpec, RolloutInput } from '../../src/rollout/types';
+import {
+  approveSignal,
+  approveUpdate,
+  goUpdate,
+  noGoUpdate,
+  rollbackUpdate,
+  type ApprovePayload,
+} from '../../src/workflows/messages';
+import { RELEASE_TAG, STAGE, STATUS } from '../../src/workflows/search-attributes';
+import { recordHistory, startStack, type Stack } from './forecast-run.helpers';
+import { override, rehearsal, start, status, untilStatus, waitFor, type RolloutHandle } from './rollout.helpers';
+
+jest.setTimeout(300_000);
+
+const KEY = 'STREAMING_BATCH_DELAY_MS';
+/**
+ * The synthetic catalogue's MAPE (~68%: intermittent SKUs) is far above the plan's 20%, which is
+ * for the plan's own data; these rehearsals hold MAPE to "no worse than the pre-change baseline"
+ * instead. The other P1 gates are the plan's. 8 batches of 3 SKUs make the 500 -> 300 ms delay
+ * visible in the duration gate.
+ */
+const P1_GATES: GateSpec[] = [
+  { gate: 'forecast-duration', comparator: '<', threshold: 84_000, baselineFactor: 1.1 },
+  { gate: 'peak-memory', comparator: '<', threshold: 62 },
+  { gate: 'mape', comparator: '<', threshold: 1000, baselineFactor: 1.001 },
+  { gate: 'cache-hit-rate', comparator: '>', threshold: 99 },
+];
+const p1 = (o: Parameters<typeof rehearsal>[0] = {}) => rehearsal({ gates: P1_GATES, forecast: { batchSize: 3, runDate: '2025-03-01' }, ...o });
+
+async function refusal(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+    return (err as WorkflowUpdateFailedError).cause?.message ?? '';
+  }
+  throw new Error('expected the update to be refused');
+}
+
+async function signOff(h: RolloutHandle): Promise<void> {
+  await h.executeUpdate(approveUpdate, { args: [{ role: 'product-owner', by: 'pat', comment: 'scope ok' }] });
+  await h.executeUpdate(approveUpdate, { args: [{ role: 'devops-lead', by: 'lee' }] });
+}
+
+async function historyCount(stack: Stack, env: string, actorLike: string): Promise<number> {
+  const { rows } = await stack.db.pool.query('SELECT count(*)::int AS n FROM config_history WHERE environment = $1 AND key = $2 AND changed_by LIKE $3', [
+    env,
+    KEY,
+    actorLike,
+  ]);
+  return rows[0].n;
+}
+
+describe('rollout workflow (dev server, PostgreSQL)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ skus: 24 });
+    // The post-deploy prefetch waits PREFETCH_POST_DEPLOY_DELAY_MS (2 min by the plan); not in a test.
+    await setConfig(stack.db.pool, 'production', { PREFETCH_POST_DEPLOY_DELAY_MS: 0 }, 'test');
+  });
+  afterAll(() => stack?.stop());
+  // Each rollout starts from the key on its default in both environments.
+  afterEach(async () => {
+    for (const env of ['staging', 'production']) await setConfig(stack.db.pool, env, { [KEY]: null }, 'test');
+  });
+
+  it('happy path: staging, gates, sign-offs, GO, production, monitoring, release record and report', async () => {
+    const input = p1();
+    const h = await start(stack, input);
+    const s = await untilStatus(h, (x) => x.stage === 'approval' || x.state !== 'running', 'the approval stage');
+    expect(s.state).toBe('awaiting-approval');
+    expect(await override(stack.db.pool, 'staging', KEY)).toBe(300);
+    expect(await override(stack.db.pool, 'production', KEY)).toBeNull();
+    const gates = Object.fromEntries(s.gates.staging!.map((g) => [g.gate, g]));
+    expect(gates['forecast-duration']).toMatchObject({ status: 'pass', samples: 1 });
+    expect(gates['forecast-duration'].baseline).toBeGreaterThan(0);
+    expect(gates['peak-memory'].status).toBe('pass');
+    expect(gates.mape.status).toBe('pass');
+    // No traffic in staging: the hit-rate gate has no data and says so; it does not pass.
+    expect(gates['cache-hit-rate']).toMatchObject({ status: 'inconclusive', measured: null });
+
+    expect(await refusal(h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'ship' }] }))).toMatch(/sign-offs missing: product-owner, devops-lead/);
+    await signOff(h);
+    expect(await refusal(h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'ship' }] }))).toMatch(/gates inconclusive: cache-hit-rate.*acceptInconclusive/);
+    expect(await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'gates green; no staging traffic', acceptInconclusive: true }] })).toMatch(/GO recorded/);
+
+    const done = await h.result();
+    expect(done).toMatchObject({ state: 'completed', stage: 'done', decision: { kind: 'go', by: 'lee', acceptedInconclusive: ['cache-hit-rate'] } });
+    expect(done.changes.environments.production).toMatchObject({ before: { [KEY]: 500 }, after: { [KEY]: 300 } });
+    expect(done.gates.production).toHaveLength(P1_GATES.length);
+    expect(done.timeline.map((t) => t.event)).toEqual(expect.arrayContaining(['post-deploy prefetch started', 'post-deploy prefetch done']));
+    expect(await override(stack.db.pool, 'production', KEY)).toBe(300);
+    expect(await override(stack.db.pool, 'staging', KEY)).toBe(300);
+
+    const rows = await gateResultsFor(stack.db.pool, input.release);
+    expect(new Set(rows.map((r) => r.environment))).toEqual(new Set(['staging', 'production']));
+    expect((await getRollout(stack.db.pool, input.release))?.status).toBe('completed');
+    const release = await getRelease(stack.db.pool, input.release);
+    expect(release?.status).toBe('completed');
+    expect(release?.changelog).toMatch(/released to production[\s\S]*`STREAMING_BATCH_DELAY_MS`: 500 -> 300/);
+
+    const out = mkdtempSync(join(tmpdir(), 'neuro-report-'));
+    try {
+      const [report, changelog] = await writeReport(stack.db.pool, { release: input.release, out });
+      expect(readFileSync(report, 'utf8')).toMatch(/# Post-deployment report[\s\S]*\| Forecast duration \| PASS/);
+      expect(readFileSync(changelog, 'utf8')).toContain(`## ${input.release}`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+
+    const desc = await h.describe();
+    expect(desc.typedSearchAttributes.get(RELEASE_TAG)).toBe(input.release);
+    expect(desc.typedSearchAttributes.get(STAGE)).toBe('done');
+    expect(desc.typedSearchAttributes.get(STATUS)).toBe('completed');
+    expect(await desc.memo).toMatchObject({ author: 'dana-author', state: 'completed' });
+    await recordHistory('rollout-happy-path', h);
+  });
+
+  it('a failed staging gate rolls back automatically and restores the config', async () => {
+    const input = p1({ gates: [...P1_GATES, { gate: 'peak-memory', comparator: '<', threshold: 0.001 }] });
+    const h = await start(stack, input);
+    const done = await h.result();
+    expect(done).toMatchObject({ state: 'rolled-back', rollback: { automatic: true, restored: ['staging'] } });
+    expect(done.rollback!.reason).toMatch(/gate failed in staging: peak-memory/);
+    expect(done.changes.environments.production).toBeUndefined();
+    expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
+    expect(await override(stack.db.pool, 'production', KEY)).toBeNull();
+    const failed = (await gateResultsFor(stack.db.pool, input.release)).filter((g) => g.status === 'fail');
+    expect(failed.map((g) => g.gate)).toEqual(['peak-memory']);
+    expect((await getRelease(stack.db.pool, input.release))?.report).toMatch(/## Rollback[\s\S]*Automatic/);
+    await recordHistory('rollout-gate-failed', h);
+  });
+
+  it('rollback mid-soak restores staging; the Update answers once restored', async () => {
+    await setConfig(stack.db.pool, 'staging', { [KEY]: 480 }, 'test');
+    const h = await start(stack, p1({ soak: '10m' }));
+    await untilStatus(h, (s) => s.timeline.some((t) => t.event.startsWith('gates staging')), 'the first staging gate check');
+    expect(await override(stack.db.pool, 'staging', KEY)).toBe(300);
+    const answer = await h.executeUpdate(rollbackUpdate, { args: [{ by: 'ops-oncall', reason: 'memory creeping' }] });
+    expect(answer).toMatch(/restored staging in \d+ ms/);
+    // Restored by the time the Update returns: back to the override it had before (480), not the default.
+    expect(await override(stack.db.pool, 'staging', KEY)).toBe(480);
+    const done = await h.result();
+    expect(done).toMatchObject({ state: 'rolled-back', rollback: { by: 'ops-oncall', reason: 'memory creeping', automatic: false, restored: ['staging'] } });
+  });
+
+  it('rollback after promotion restores production, then staging', async () => {
+    await setConfig(stack.db.pool, 'production', { [KEY]: 450 }, 'test');
+    const h = await start(stack, p1({ monitor: '10m' }));
+    await untilStatus(h, (s) => s.stage === 'approval', 'the approval stage');
+    await signOff(h);
+    await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'ok', acceptInconclusive: true }] });
+    await untilStatus(h, (s) => s.stage === 'monitor', 'production monitoring');
+    expect(await override(stack.db.pool, 'production', KEY)).toBe(300);
+    expect(await refusal(h.executeUpdate(noGoUpdate, { args: [{ by: 'pat', reason: 'too late' }] }))).toMatch(/already promoted/);
+    await h.executeUpdate(rollbackUpdate, { args: [{ by: 'ops-oncall', reason: 'p99 latency up' }] });
+    expect(await override(stack.db.pool, 'production', KEY)).toBe(450);
+    expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
+    const done = await h.result();
+    expect(done.rollback).toMatchObject({ restored: ['production', 'staging'] });
+    expect(done.rollback!.durationMs).toBeGreaterThanOrEqual(0);
+    expect(done.state).toBe('rolled-back');
+    await recordHistory('rollout-rollback-after-promotion', h);
+  });
+
+  it('NO-GO restores staging and never touches production; refused signals change nothing', async () => {
+    const h = await start(stack, p1());
+    await untilStatus(h, (s) => s.stage === 'approval', 'the approval stage');
+    // Signals cannot answer: refused ones are recorded in the status, and nothing changes.
+    await h.signal(approveSignal, 'oops' as unknown as ApprovePayload);
+    await h.signal(approveSignal, { role: 'devops-lead', by: 'dana-author' });
+    const s = await untilStatus(h, (x) => x.rejected.length >= 2, 'the refused signals');
+    expect(s.rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/must be a JSON object/), expect.stringMatching(/is the author .* may not approve/)]);
+    expect(s.approvals.received).toEqual([]);
+    await h.executeUpdate(noGoUpdate, { args: [{ by: 'pat', reason: 'wait for v19.4' }] });
+    const done = await h.result();
+    expect(done).toMatchObject({ state: 'no-go', decision: { kind: 'no-go', by: 'pat' }, rollback: { restored: ['staging'] } });
+    expect(done.changes.environments.production).toBeUndefined();
+    expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
+  });
+
+  it('approval timeout is a NO-GO', async () => {
+    const h = await start(stack, p1({ approvalTimeout: '1s' }));
+    const done = await h.result();
+    expect(done).toMatchObject({ state: 'no-go', decision: { kind: 'no-go', by: 'system' } });
+    expect(done.decision!.reason).toMatch(/no GO within the approval timeout.*missing sign-offs: product-owner, devops-lead/);
+    expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
+  });
+
+  it('self-approval, unknown roles, double sign-offs and malformed payloads are refused with a reason', async () => {
+    const h = await start(stack, p1({ soak: '10m' }));
+    await untilStatus(h, (s) => s.stage !== 'prepare', 'the rollout to start');
+    const approve = (p: unknown) => refusal(h.executeUpdate(approveUpdate, { args: [p as ApprovePayload] }));
+    expect(await approve({ role: 'devops-lead', by: 'Dana-Author' })).toMatch(/is the author .* may not approve/);
+    expect(await approve({ role: 'ceo', by: 'x' })).toMatch(/unknown sign-off role "ceo" \(required: product-owner, devops-lead\)/);
+    expect(await approve({ role: 'devops-lead' })).toMatch(/"by" \(who approves\) is required/);
+    expect(await approve(42)).toMatch(/payload must be a JSON object/);
+    expect(await approve({ role: 'devops-lead', by: 'lee', comment: 7 })).toMatch(/"comment" must be a string/);
+    await h.executeUpdate(approveUpdate, { args: [{ role: 'devops-lead', by: 'lee' }] });
+    expect(await approve({ role: 'devops-lead', by: 'kim' })).toMatch(/devops-lead already signed off by lee/);
+    expect(await approve({ role: 'product-owner', by: 'lee' })).toMatch(/lee already signed off as devops-lead/);
+    expect(await refusal(h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'x' }] }))).toMatch(/GO is possible once the staging soak/);
+    expect(await refusal(h.executeUpdate(rollbackUpdate, { args: [{ by: 'lee' } as never] }))).toMatch(/"reason" is required/);
+    const s = await status(h);
+    expect(s.approvals).toMatchObject({ received: [expect.objectContaining({ role: 'devops-lead', by: 'lee' })], missing: ['product-owner'] });
+    await h.executeUpdate(rollbackUpdate, { args: [{ by: 'lee', reason: 'end of test' }] });
+    expect((await h.result()).state).toBe('rolled-back');
+  });
+
+  it('refuses a bad change set before anything is applied', async () => {
+    const input = p1();
+    const bad = { ...input, changes: { [KEY]: 'fast' } } as unknown as RolloutInput;
+    const h = await start(stack, bad);
+    await expect(h.result()).rejects.toThrow(/Workflow execution failed/);
+    const desc = await waitFor(async () => ((await h.describe()).status.name === 'FAILED' ? h.describe() : undefined), 'the failure');
+    expect(desc.status.name).toBe('FAILED');
+    try {
+      await h.result();
+    } catch (err) {
+      expect(String((err as Error & { cause?: Error }).cause?.message)).toMatch(/STREAMING_BATCH_DELAY_MS: "fast" refused/);
+    }
+    expect(await historyCount(stack, 'staging', `rollout:${input.release}`)).toBe(0);
+  });
+});
