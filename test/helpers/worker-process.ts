@@ -1,0 +1,43 @@
+/**
+ * A worker in its own process, for crash tests: the test SIGKILLs it mid-run and starts another.
+ * Settings come from the environment: TEMPORAL_ADDRESS, DATABASE_URL, TASK_QUEUE, optional
+ * TEMPORAL_NAMESPACE and WORKFLOW_BUNDLE (a file with pre-built bundle code, to skip bundling).
+ * Prints "ready" on stdout once it polls the task queue.
+ */
+import { readFileSync } from 'node:fs';
+import { NativeConnection } from '@temporalio/worker';
+import { createMemoryCache } from '../../src/cache';
+import { createPool } from '../../src/db/pool';
+import { createWorker } from '../../src/workers/worker';
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`worker-process: ${name} is not set`);
+  return v;
+}
+
+async function main(): Promise<void> {
+  const pool = createPool(required('DATABASE_URL'), { max: 4 });
+  const connection = await NativeConnection.connect({ address: required('TEMPORAL_ADDRESS') });
+  const bundlePath = process.env.WORKFLOW_BUNDLE;
+  const worker = await createWorker({
+    connection,
+    namespace: process.env.TEMPORAL_NAMESPACE || 'default',
+    taskQueue: required('TASK_QUEUE'),
+    deps: { pool, cache: createMemoryCache() },
+    workflowBundle: bundlePath ? { code: readFileSync(bundlePath, 'utf8') } : undefined,
+  });
+  const stop = () => worker.shutdown();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  const running = worker.run();
+  process.stdout.write('ready\n');
+  await running;
+  await connection.close();
+  await pool.end();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

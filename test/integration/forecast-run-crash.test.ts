@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { startForecastRun } from '../../src/client/commands/forecast-run';
+import { testTemporal, testTemporalAddress, testWorkflowBundle, type TestDatabase, type TestTemporal } from '../helpers/env';
+import { RUN_DATE, catalogueDatabase, forecastCounts, recordHistory, waitUntil } from './forecast-run.helpers';
+
+/**
+ * SIGKILL the only worker while a batch is running, start another: the run completes, every SKU is
+ * forecast exactly once, and batches finished before the crash are not redone.
+ */
+
+const SKUS = 480;
+const BATCH = 120;
+const WORKER_SCRIPT = join(__dirname, '..', 'helpers', 'worker-process.ts');
+
+describe('forecastRun survives a worker crash', () => {
+  let db: TestDatabase;
+  let t: TestTemporal;
+  let dir: string;
+  let bundleFile: string;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    db = await catalogueDatabase(SKUS, 365);
+    t = await testTemporal();
+    dir = mkdtempSync(join(tmpdir(), 'neuro-crash-'));
+    bundleFile = join(dir, 'bundle.js');
+    writeFileSync(bundleFile, (await testWorkflowBundle()).code);
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await t.close();
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A worker in a child process; resolves once it polls the test's task queue. */
+  const startWorker = (): Promise<ChildProcess> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['-r', 'tsx/cjs', WORKER_SCRIPT], {
+        env: { ...process.env, TEMPORAL_ADDRESS: testTemporalAddress(), DATABASE_URL: db.url, TASK_QUEUE: t.taskQueue, WORKFLOW_BUNDLE: bundleFile },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let err = '';
+      child.stderr!.on('data', (d) => (err += d));
+      child.stdout!.on('data', (d) => String(d).includes('ready') && resolve(child));
+      child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${err}`)));
+    });
+
+  it('completes on a new worker after SIGKILL mid-batch, each SKU forecast once, finished batches not redone', async () => {
+    const first = await startWorker();
+    const handle = await startForecastRun(
+      t.client,
+      { environment: 'staging', runDate: RUN_DATE, batchSize: BATCH, delayMs: 300, policy: 'backtest-best', accuracy: 'none', preload: false },
+      t.taskQueue,
+    );
+    const batchesTotal = SKUS / BATCH;
+
+    // Kill once at least one batch is recorded and the server shows the next one running.
+    const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+    await waitUntil('a batch in flight after a finished one', async () => {
+      const recorded = (await db.pool.query('SELECT count(*)::int AS n FROM forecast_batches WHERE run_id = $1', [handle.workflowId])).rows[0].n;
+      if (recorded < 1 || recorded >= batchesTotal) return false;
+      const d = await handle.describe();
+      return (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'forecastBatch' && a.state === STARTED);
+    });
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const beforeCrash = (
+      await db.pool.query('SELECT batch_index, attempt, finished_at FROM forecast_batches WHERE run_id = $1 ORDER BY batch_index', [handle.workflowId])
+    ).rows;
+    expect(beforeCrash.length).toBeGreaterThanOrEqual(1);
+
+    const second = await startWorker();
+    const r = await handle.result();
+    second.kill('SIGTERM');
+
+    expect(r).toMatchObject({ skus: SKUS, batches: batchesTotal });
+    const { perSku } = await forecastCounts(db, handle.workflowId);
+    expect(perSku.size).toBe(SKUS);
+    expect([...perSku.values()].every((n) => n === 7)).toBe(true);
+    const total = (await db.pool.query('SELECT count(*)::int AS n FROM forecasts WHERE run_id = $1', [handle.workflowId])).rows[0].n;
+    expect(total).toBe(SKUS * 7);
+
+    // One record per batch; those written before the crash are untouched (same attempt, same time).
+    const after = (
+      await db.pool.query('SELECT batch_index, attempt, finished_at FROM forecast_batches WHERE run_id = $1 ORDER BY batch_index', [handle.workflowId])
+    ).rows;
+    expect(after.map((b) => b.batch_index)).toEqual(Array.from({ length: batchesTotal }, (_, i) => i));
+    for (const b of beforeCrash) expect(after[b.batch_index]).toEqual(b);
+    // The batch in flight at the kill was retried on the new worker (attempt >= 2), unless the
+    // killed worker had committed it, in which case the retry found it done and reused it.
+    const inFlight = after[beforeCrash.length];
+    expect(inFlight.attempt >= 2 || r.batchesReused === 1).toBe(true);
+    expect(r.batchesReused).toBeLessThanOrEqual(1);
+
+    const run = (await db.pool.query('SELECT status, batches, skus FROM forecast_runs WHERE id = $1', [handle.workflowId])).rows[0];
+    expect(run).toEqual({ status: 'completed', batches: batchesTotal, skus: SKUS });
+    await recordHistory('forecast-run-crash', handle);
+  });
+});
