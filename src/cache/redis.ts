@@ -8,6 +8,8 @@ export interface RedisCacheOptions {
   connectTimeoutMs?: number;
   /** Commands allowed to wait while reconnecting; beyond that they fail at once (database answers). */
   maxOfflineQueue?: number;
+  /** Prepended to every key (several deployments or test runs sharing one Redis). */
+  keyPrefix?: string;
 }
 
 export class CacheUnavailableError extends Error {
@@ -38,6 +40,7 @@ export async function createRedisCache(url: string, opts: RedisCacheOptions): Pr
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
     retryStrategy: (times) => reconnectDelayMs(times),
+    keyPrefix: opts.keyPrefix,
   });
   let down = false;
   client.on('error', (err: Error) => {

@@ -108,7 +108,8 @@ export async function postDeployPrefetch(input: PostDeployPrefetchInput): Promis
   if (delayMs > 0) await sleep(delayMs);
   upsertSearchAttributes([{ key: STATUS, value: 'prefetching' }]);
   const result = await executeChild(prefetch, {
-    workflowId: `${workflowInfo().workflowId}-prefetch`,
+    // From the input, not workflowInfo(): the same id whichever way the workflow was started.
+    workflowId: `${postDeployWorkflowId(input.environment, input.deployId)}-prefetch`,
     args: [{ environment: input.environment, trigger: 'post-deploy' }],
   });
   upsertSearchAttributes([{ key: STATUS, value: result.status }]);

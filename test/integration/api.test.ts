@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { buildApp, startApiServer, type ApiApp } from '../../src/api/server';
 import { createRedisCache, hitRate, preloadRun } from '../../src/cache';
 import type { ForecastCache } from '../../src/cache/types';
@@ -17,7 +18,7 @@ let clock = new Date('2025-11-20T11:45:00Z');
 
 beforeAll(async () => {
   db = await freshDatabase();
-  redis = await createRedisCache(testRedisUrl(), { log: () => undefined });
+  redis = await createRedisCache(testRedisUrl(), { keyPrefix: `t-${randomUUID()}:`, log: () => undefined });
   temporal = await testTemporal();
   await seedRun(db.pool, 'production', 'api-run-1', SKUS);
   await preloadRun(db.pool, redis, 'production', 'api-run-1');
@@ -200,7 +201,7 @@ test('Redis killed mid-traffic: every request is answered from PostgreSQL; hits 
     phase = 'down';
     await own.kill();
     await waitFor(300);
-    const health = await (await fetch(`${server.url}/healthz`)).json();
+    const health = (await (await fetch(`${server.url}/healthz`)).json()) as { status: string };
     expect(health.status).toBe('degraded');
     phase = 'back';
     await own.restart();

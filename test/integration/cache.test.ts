@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { createMemoryCache, createRedisCache, forecastKey, ForecastReader, preloadRun } from '../../src/cache';
 import type { ForecastCache } from '../../src/cache/types';
@@ -42,7 +43,7 @@ async function until(check: () => Promise<boolean> | boolean, what: string, time
 
 beforeAll(async () => {
   db = await freshDatabase();
-  redis = await createRedisCache(testRedisUrl(), { log });
+  redis = await createRedisCache(testRedisUrl(), { keyPrefix: `t-${randomUUID()}:`, log });
   await seedRun(db.pool, 'production', 'run-1', SKUS);
 });
 
