@@ -1,4 +1,4 @@
-import { continueAsNew, proxyActivities, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, isCancellation, proxyActivities, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BacktestBatchResult, OutlierSku, PreparedBacktest } from '../activities/forecast';
 import { backtestProgressQuery, type BacktestProgress } from './messages';
@@ -165,7 +165,15 @@ export async function backtest(input: BacktestInput, carried?: Carried): Promise
   } catch (err) {
     status = 'failed';
     upsertSearchAttributes([{ key: STATUS, value: 'failed' }]);
-    throw err;
+    if (prepared || isCancellation(err)) throw err;
+    // Bad input: fail with the validator's message at the top, not buried under an ActivityFailure.
+    const cause = (err as { cause?: unknown }).cause;
+    throw ApplicationFailure.create({
+      message: cause instanceof Error ? cause.message : (err as Error).message,
+      type: (cause instanceof ApplicationFailure && cause.type) || 'PrepareFailed',
+      nonRetryable: true,
+      cause: err as Error,
+    });
   }
 
   const startedAtMs = carried?.startedAtMs ?? info.startTime.getTime();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { infraFromEnv, parseEnvironment } from '../../config/schema';
 import type { forecastRun, ForecastRunInput, ForecastRunResult } from '../../workflows/forecast-run';
 import { progressQuery, type ForecastRunProgress } from '../../workflows/messages';
@@ -134,7 +134,10 @@ export async function forecastRunCommand(opts: ForecastRunOptions): Promise<void
     const ui = readDevState()?.uiUrl;
     if (ui) console.log(`Web UI: ${ui}/namespaces/${client.options.namespace}/workflows/${handle.workflowId}`);
     if (!opts.wait) return;
-    const result = await followForecastRun(handle);
+    const result = await followForecastRun(handle).catch((err) => {
+      // Show the cause ("batchSize: 0 refused: ..."), not just "Workflow execution failed".
+      throw err instanceof WorkflowFailedError && err.cause ? new Error(`${handle.workflowId} failed: ${err.cause.message}`) : err;
+    });
     for (const line of formatRunSummary(result)) console.log(line);
   } finally {
     await close();
