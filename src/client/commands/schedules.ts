@@ -1,8 +1,9 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type Connection, type ScheduleDescription } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { infraFromEnv, parseEnvironment, type Environment, type ForecastConfig } from '../../config/schema';
 import { getEnvironmentConfig } from '../../config/store';
 import { ENVIRONMENT, TRIGGER } from '../../workflows/search-attributes';
+import { ensureSearchAttributes } from '../temporal-server';
 import { connectTemporal, openDatabase, resolveInfra } from '../services';
 
 /**
@@ -179,6 +180,8 @@ export async function schedulesApply(opts: { env: string }): Promise<void> {
   }
   const temporal = await connectTemporal();
   try {
+    // A server we did not start may lack the search attributes the scheduled workflows carry.
+    await ensureSearchAttributes(temporal.client.connection as Connection, temporal.client.options.namespace);
     const results = await applySchedules(temporal.client, environment, config, infraFromEnv().taskQueue);
     for (const r of results) console.log(`${r.outcome.padEnd(8)} ${r.scheduleId.padEnd(32)} ${r.time}${r.paused ? '  (paused)' : ''}`);
     if (!config.ENABLE_PREDICTIVE_PREFETCH) console.log('ENABLE_PREDICTIVE_PREFETCH=false: prefetch schedules are paused, not deleted');
