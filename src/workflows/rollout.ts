@@ -51,8 +51,8 @@ import { RELEASE_TAG, STAGE, STATUS } from './search-attributes';
  */
 
 const { prepareRollout, recordRollout, evaluateRolloutGates, writeReleaseRecord } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
 });
 // Config reads and writes are small transactions: short timeouts and fast retries keep a rollback in seconds.
 const { snapshotConfig, applyConfig } = proxyActivities<Activities>({

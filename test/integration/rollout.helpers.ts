@@ -52,11 +52,18 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, what:
 
 export const status = (h: WorkflowHandle): Promise<RolloutStatus> => h.query(statusQuery);
 
-export const untilStatus = (h: WorkflowHandle, pred: (s: RolloutStatus) => boolean, what: string, timeoutMs?: number) =>
-  waitFor(async () => {
-    const s = await status(h);
-    return pred(s) ? s : undefined;
-  }, what, timeoutMs);
+export async function untilStatus(h: WorkflowHandle, pred: (s: RolloutStatus) => boolean, what: string, timeoutMs?: number): Promise<RolloutStatus> {
+  let last: RolloutStatus | undefined;
+  try {
+    return await waitFor(async () => {
+      last = await status(h);
+      return pred(last) ? last : undefined;
+    }, what, timeoutMs);
+  } catch (err) {
+    const tail = last?.timeline.slice(-6).map((t) => `${t.event}${t.detail ? ` (${t.detail})` : ''}`).join(' | ');
+    throw new Error(`${(err as Error).message}; last stage ${last?.stage}, state ${last?.state}; recent: ${tail}`, { cause: err });
+  }
+}
 
 /** The database override of a key (null = none, the key is on its default). */
 export async function override(pool: Pool, environment: string, key: string): Promise<unknown> {

@@ -1,0 +1,68 @@
+import type { ChildProcess } from 'node:child_process';
+import { setConfig } from '../../src/config/store';
+import { approveUpdate, goUpdate } from '../../src/workflows/messages';
+import { testTemporalAddress, testWorkflowBundle } from '../helpers/env';
+import { startStack, type Stack } from './forecast-run.helpers';
+import { override, rehearsal, spawnWorker, start, untilStatus, waitFor } from './rollout.helpers';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+
+jest.setTimeout(300_000);
+
+describe('rollout survives a worker crash', () => {
+  let stack: Stack;
+  let worker: ChildProcess | undefined;
+  beforeAll(async () => {
+    stack = await startStack({ skus: 24, worker: false });
+    await setConfig(stack.db.pool, 'production', { PREFETCH_POST_DEPLOY_DELAY_MS: 0 }, 'test');
+  });
+  afterAll(async () => {
+    if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    await stack?.stop();
+  });
+
+  it('a worker SIGKILLed mid-soak: a new worker continues the rollout where it was, applying nothing twice', async () => {
+    await testWorkflowBundle();
+    const bundleFile = join(tmpdir(), `neuro-workflow-bundle-${process.env.TEST_RUN_ID}.js`);
+    expect(existsSync(bundleFile)).toBe(true);
+    const env = { databaseUrl: stack.db.url, taskQueue: stack.temporal.taskQueue, temporalAddress: testTemporalAddress(), bundleFile };
+    worker = await spawnWorker(env);
+    const input = rehearsal({ soak: '30s', cycles: 2, forecast: { batchSize: 6, runDate: '2025-03-01' }, gates: [{ gate: 'peak-memory', comparator: '<', threshold: 62 }] });
+    const h = await start(stack, input);
+    // Between the two validation cycles (15 s apart): staging applied, the first cycle done and its
+    // gates checked, a durable timer pending.
+    await untilStatus(
+      h,
+      (s) => s.timeline.some((t) => t.event === 'validation-cycle-1 done') && s.timeline.at(-1)!.event.startsWith('gates staging'),
+      'the first validation cycle',
+    );
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker!.once('exit', r));
+    expect(await override(stack.db.pool, 'staging', 'STREAMING_BATCH_DELAY_MS')).toBe(300);
+
+    worker = await spawnWorker(env);
+    const s = await untilStatus(h, (x) => x.stage === 'approval', 'the approval stage after the restart', 120_000);
+    expect(s.timeline.filter((t) => t.event === 'applied to staging')).toHaveLength(1);
+    expect(s.timeline.map((t) => t.event)).toEqual(expect.arrayContaining(['validation-cycle-2 done']));
+    await h.executeUpdate(approveUpdate, { args: [{ role: 'product-owner', by: 'pat' }] });
+    await h.executeUpdate(approveUpdate, { args: [{ role: 'devops-lead', by: 'lee' }] });
+    await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'after the crash' }] });
+    const done = await h.result();
+    expect(done.state).toBe('completed');
+    // Each environment was changed exactly once by the rollout, despite the crash.
+    const { rows } = await stack.db.pool.query(
+      `SELECT environment, count(*)::int AS n FROM config_history WHERE key = 'STREAMING_BATCH_DELAY_MS' AND changed_by = $1 GROUP BY environment ORDER BY environment`,
+      [`rollout:${input.release}`],
+    );
+    expect(rows).toEqual([
+      { environment: 'production', n: 1 },
+      { environment: 'staging', n: 1 },
+    ]);
+    const runs = await waitFor(async () => {
+      const r = await stack.db.pool.query(`SELECT id FROM forecast_runs WHERE id LIKE $1 AND status = 'completed' ORDER BY id`, [`rollout-${input.release}-%`]);
+      return r.rows.length ? r.rows.map((x) => x.id as string) : undefined;
+    }, 'forecast runs');
+    expect(runs).toEqual([`rollout-${input.release}-staging-validation-cycle-1`, `rollout-${input.release}-staging-validation-cycle-2`]);
+  });
+});
