@@ -1,0 +1,132 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { setConfig } from '../../src/config/store';
+import { TOOLS_BIN } from '../../src/client/temporal-server';
+import type { RolloutStatus } from '../../src/rollout/types';
+import { testTemporalAddress } from '../helpers/env';
+import { startStack, type Stack } from './forecast-run.helpers';
+import { override, rehearsal, waitFor } from './rollout.helpers';
+
+/**
+ * The rollout driven only from command lines: the plain `temporal` CLI (start, signal, query) and
+ * the `neuro` CLI, as an operator would from a terminal.
+ */
+
+jest.setTimeout(300_000);
+const run = promisify(execFile);
+const KEY = 'STREAMING_BATCH_DELAY_MS';
+const TEMPORAL = join(TOOLS_BIN, 'temporal');
+const NEURO = join(__dirname, '..', '..', 'bin', 'neuro.js');
+
+describe('rollout from the temporal and neuro CLIs', () => {
+  let stack: Stack;
+  const temporal = (...args: string[]) => run(TEMPORAL, [...args, '--address', testTemporalAddress()]);
+  const neuro = (...args: string[]) =>
+    run(process.execPath, [NEURO, ...args], {
+      env: { ...process.env, TEMPORAL_ADDRESS: testTemporalAddress(), NEURO_TASK_QUEUE: stack.temporal.taskQueue, DATABASE_URL: stack.db.url, NEURO_IGNORE_DEV_STATE: '1' },
+    });
+  const query = async (id: string): Promise<RolloutStatus> => {
+    const { stdout } = await temporal('workflow', 'query', '--workflow-id', id, '--name', 'status', '--output', 'json');
+    const parsed = JSON.parse(stdout);
+    return (parsed.queryResult ?? [parsed])[0];
+  };
+  const untilQuery = (id: string, pred: (s: RolloutStatus) => boolean, what: string) =>
+    waitFor(async () => {
+      const s = await query(id);
+      return pred(s) ? s : undefined;
+    }, what);
+  const signal = (id: string, name: string, input: unknown) =>
+    temporal('workflow', 'signal', '--workflow-id', id, '--name', name, '--input', JSON.stringify(input));
+  /** `temporal workflow start` with a whole rollout input (what `neuro rollout start` builds). */
+  const startWithTemporal = async (input: ReturnType<typeof rehearsal>) => {
+    const id = `rollout-${input.release}`;
+    await temporal('workflow', 'start', '--type', 'rollout', '--task-queue', stack.temporal.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input));
+    return id;
+  };
+  // Same rehearsal gates as rollout.test.ts: MAPE relative to the baseline on the synthetic catalogue.
+  const cliRehearsal = (o: Parameters<typeof rehearsal>[0] = {}) =>
+    rehearsal({
+      gates: [
+        { gate: 'forecast-duration', comparator: '<', threshold: 84_000, baselineFactor: 1.1 },
+        { gate: 'peak-memory', comparator: '<', threshold: 62 },
+        { gate: 'mape', comparator: '<', threshold: 1000, baselineFactor: 1.001 },
+      ],
+      forecast: { batchSize: 3, runDate: '2025-03-01' },
+      ...o,
+    });
+
+  beforeAll(async () => {
+    stack = await startStack({ skus: 24 });
+    await setConfig(stack.db.pool, 'production', { PREFETCH_POST_DEPLOY_DELAY_MS: 0 }, 'test');
+  });
+  afterAll(() => stack?.stop());
+  afterEach(async () => {
+    for (const env of ['staging', 'production']) await setConfig(stack.db.pool, env, { [KEY]: null }, 'test');
+  });
+
+  it('temporal CLI: start, sign-offs (self-approval refused), GO, to production', async () => {
+    const id = await startWithTemporal(cliRehearsal());
+    await untilQuery(id, (s) => s.stage === 'approval', 'the approval stage');
+    await signal(id, 'approve', { role: 'devops-lead', by: 'dana-author' });
+    await signal(id, 'approve', { role: 'product-owner', by: 'pat', comment: 'scope ok' });
+    await signal(id, 'approve', { role: 'devops-lead', by: 'lee' });
+    await signal(id, 'go', { by: 'lee', reason: 'staging gates pass' });
+    const s = await untilQuery(id, (x) => x.state === 'completed', 'completion');
+    expect(s.rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/dana-author is the author .* may not approve/)]);
+    // The temporal CLI prints an empty list as null.
+    expect(s.approvals.missing ?? []).toEqual([]);
+    expect(s.decision).toMatchObject({ kind: 'go', by: 'lee' });
+    expect(await override(stack.db.pool, 'production', KEY)).toBe(300);
+    const { stdout } = await temporal('workflow', 'list', '--query', `NeuroReleaseTag = "${s.release}" AND NeuroStatus = "completed"`, '--output', 'json');
+    expect(stdout).toContain(id);
+  });
+
+  it('temporal CLI: malformed payloads are refused, rollback mid-soak restores staging', async () => {
+    const id = await startWithTemporal(cliRehearsal({ soak: '10m' }));
+    await untilQuery(id, (s) => s.stage === 'validate' || s.stage === 'soak', 'the soak');
+    await signal(id, 'approve', 'oops');
+    await signal(id, 'rollback', { by: 'ops-oncall' });
+    const refused = await untilQuery(id, (s) => s.rejected.length >= 2, 'the refusals');
+    expect(refused.rejected.map((r) => `${r.message}: ${r.reason}`)).toEqual([
+      expect.stringMatching(/^approve: payload must be a JSON object/),
+      expect.stringMatching(/^rollback: "reason" is required/),
+    ]);
+    expect(refused.state).toBe('running');
+    await waitFor(async () => (await override(stack.db.pool, 'staging', KEY)) === 300, 'staging applied');
+    await signal(id, 'rollback', { by: 'ops-oncall', reason: 'memory creeping' });
+    const s = await untilQuery(id, (x) => x.state === 'rolled-back', 'the rollback');
+    expect(s.rollback).toMatchObject({ by: 'ops-oncall', restored: ['staging'] });
+    expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
+  });
+
+  it('temporal CLI: NO-GO', async () => {
+    const id = await startWithTemporal(cliRehearsal());
+    await untilQuery(id, (s) => s.stage === 'approval', 'the approval stage');
+    await signal(id, 'noGo', { by: 'pat', reason: 'defer to v19.4' });
+    const s = await untilQuery(id, (x) => x.state === 'no-go', 'NO-GO');
+    expect(s.changes.environments.production).toBeUndefined();
+    expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
+  });
+
+  it('neuro CLI: start a plan with overrides, status, approve (self-approval refused), rollback, report', async () => {
+    const release = `cli-${process.pid}`;
+    const started = await neuro('rollout', 'start', '--plan', 'v19.3-batch-delay', '--release', release, '--soak', '10m', '--cycles', '0', '--author', 'dana-author');
+    expect(started.stdout).toMatch(/Started rollout cli-\d+ \(workflow rollout-cli-\d+\)/);
+    await expect(neuro('rollout', 'start', '--plan', 'v19.3-batch-delay', '--set', 'STREAMING_BATCH_DELAY_MS=fast', '--author', 'x')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/STREAMING_BATCH_DELAY_MS: "fast" refused/),
+    });
+    await waitFor(async () => (await neuro('rollout', 'status', release)).stdout.includes('state running') && (await override(stack.db.pool, 'staging', KEY)) === 300, 'staging applied');
+    const st = await neuro('rollout', 'status', release);
+    expect(st.stdout).toMatch(/staging: STREAMING_BATCH_DELAY_MS 500 -> 300/);
+    await expect(neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'dana-author')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/refused: dana-author is the author/),
+    });
+    expect((await neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'lee')).stdout).toMatch(/devops-lead signed off by lee; missing: product-owner/);
+    const rb = await neuro('rollout', 'rollback', release, '--by', 'ops-oncall', '--reason', 'rehearsal over');
+    expect(rb.stdout).toMatch(/rolled back cli-\d+: restored staging in \d+ ms/);
+    expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
+    const json = JSON.parse((await neuro('rollout', 'status', release, '--json')).stdout) as RolloutStatus;
+    expect(json.state).toBe('rolled-back');
+  });
+});
