@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { getEnvironmentConfig } from '../config/store';
-import { currentRunId, runSkus, warmKeys } from './forecasts';
-import { topQueries, type TopQuery } from './query-log';
+import { currentRunId, forecastKey, runSkus, warmKeys } from './forecasts';
+import { rankedQueries, type TopQuery } from './query-log';
 import type { ForecastCache } from './types';
 
 /** Cache warming: the post-run preload (every SKU) and the prefetch (the most asked-for queries). */
@@ -45,7 +45,14 @@ export interface PrefetchOutcome {
   top: TopQuery[];
 }
 
-/** The prefetch itself: top-N analysis, warm those keys for the current run, record it in prefetch_runs. */
+/**
+ * The prefetch itself: top-N analysis, warm those keys for the current run, record it in
+ * prefetch_runs. The N slots go to the most frequent queries that are NOT already cached for the
+ * current run: the daily preload holds every SKU at the default horizon, so the plain top-N by
+ * count would mostly re-write keys that cannot miss, and the queries that do miss (other
+ * horizons, new patterns) would never be warmed. Both windows (30 days; last 24 h when
+ * includeRecent) get N slots each.
+ */
 export async function runPrefetch(pool: Pool, cache: ForecastCache, input: PrefetchRunInput): Promise<PrefetchOutcome> {
   const started = performance.now();
   await pool.query(
@@ -54,12 +61,19 @@ export async function runPrefetch(pool: Pool, cache: ForecastCache, input: Prefe
     [input.prefetchId, input.environment, input.trigger, input.topN, input.includeRecent],
   );
   const memoryBefore = await cache.memoryBytes().catch(() => 0);
-  const top = await topQueries(pool, input.environment, { topN: input.topN, includeRecent: input.includeRecent, now: input.now });
   const runId = await currentRunId(pool, input.environment);
+  const top: TopQuery[] = [];
   let keysWarmed = 0;
-  if (runId && top.length) {
+  if (runId) {
+    const limit = Math.max(1000, input.topN * 20);
+    const windows: TopQuery['source'][] = input.includeRecent ? ['30d', '24h'] : ['30d'];
+    for (const w of windows) {
+      const ranked = await rankedQueries(pool, input.environment, w, limit, input.now);
+      const picked = new Set(top.map((q) => `${q.sku}\n${q.horizon}`));
+      top.push(...(await notCached(cache, input.environment, runId, ranked.filter((q) => !picked.has(`${q.sku}\n${q.horizon}`)), input.topN)));
+    }
     const ttl = (await getEnvironmentConfig(pool, input.environment)).CACHE_TTL_SECONDS;
-    keysWarmed = await warmKeys(pool, cache, input.environment, runId, top, ttl);
+    if (top.length) keysWarmed = await warmKeys(pool, cache, input.environment, runId, top, ttl);
   }
   const memoryAfter = await cache.memoryBytes().catch(() => 0);
   const memoryImpactPct = memoryBefore > 0 ? ((memoryAfter - memoryBefore) / memoryBefore) * 100 : 0;
@@ -70,6 +84,17 @@ export async function runPrefetch(pool: Pool, cache: ForecastCache, input: Prefe
     [input.prefetchId, keysWarmed, durationMs, memoryImpactPct, status],
   );
   return { prefetchId: input.prefetchId, status, queries: top.length, keysWarmed, durationMs, memoryImpactPct, runId, top };
+}
+
+/** The first topN candidates whose cached value is missing or belongs to another run. */
+async function notCached(cache: ForecastCache, environment: string, runId: string, candidates: TopQuery[], topN: number): Promise<TopQuery[]> {
+  const values = await cache.mget(candidates.map((q) => forecastKey(environment, q.sku, q.horizon))).catch(() => candidates.map(() => null));
+  const out: TopQuery[] = [];
+  for (let i = 0; i < candidates.length && out.length < topN; i++) {
+    const v = values[i];
+    if (v === null || (JSON.parse(v) as { runId?: string }).runId !== runId) out.push(candidates[i]);
+  }
+  return out;
 }
 
 /** A prefetch that did not run (ENABLE_PREDICTIVE_PREFETCH=false) still leaves a row saying why. */

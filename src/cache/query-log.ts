@@ -95,6 +95,24 @@ export interface TopQuery {
   source: '30d' | '24h';
 }
 
+/** Queries of one window (last 30 days or last 24 hours before `now`) by hit count, most frequent first. */
+export async function rankedQueries(
+  pool: Pool,
+  environment: string,
+  window: TopQuery['source'],
+  limit: number,
+  now: Date = new Date(),
+): Promise<TopQuery[]> {
+  const { rows } = await pool.query<{ sku_id: string; horizon: number; hits: number }>(
+    `SELECT sku_id, horizon, COUNT(*)::bigint AS hits FROM query_log
+     WHERE environment = $1 AND created_at > $2::timestamptz - $3::interval AND created_at <= $2
+       AND sku_id IS NOT NULL AND horizon IS NOT NULL
+     GROUP BY query_hash, sku_id, horizon ORDER BY hits DESC, sku_id, horizon LIMIT $4`,
+    [environment, now, window === '30d' ? '30 days' : '24 hours', limit],
+  );
+  return rows.map((r) => ({ sku: r.sku_id, horizon: r.horizon, hits: r.hits, source: window }));
+}
+
 /**
  * The plan's query analysis: the top-N queries of the last 30 days by hit count, plus (when
  * includeRecent) the top-N of the last 24 hours, deduplicated, most frequent first.
@@ -104,21 +122,10 @@ export async function topQueries(
   environment: string,
   opts: { topN: number; includeRecent: boolean; now?: Date },
 ): Promise<TopQuery[]> {
-  const now = opts.now ?? new Date();
-  const top = async (since: string, source: TopQuery['source']) => {
-    const { rows } = await pool.query<{ sku_id: string; horizon: number; hits: number }>(
-      `SELECT sku_id, horizon, COUNT(*)::bigint AS hits FROM query_log
-       WHERE environment = $1 AND created_at > $2::timestamptz - $3::interval AND created_at <= $2
-         AND sku_id IS NOT NULL AND horizon IS NOT NULL
-       GROUP BY query_hash, sku_id, horizon ORDER BY hits DESC, sku_id, horizon LIMIT $4`,
-      [environment, now, since, opts.topN],
-    );
-    return rows.map((r) => ({ sku: r.sku_id, horizon: r.horizon, hits: r.hits, source }));
-  };
-  const out = await top('30 days', '30d');
+  const out = await rankedQueries(pool, environment, '30d', opts.topN, opts.now);
   if (opts.includeRecent) {
     const seen = new Set(out.map((q) => `${q.sku}\n${q.horizon}`));
-    for (const q of await top('24 hours', '24h')) if (!seen.has(`${q.sku}\n${q.horizon}`)) out.push(q);
+    for (const q of await rankedQueries(pool, environment, '24h', opts.topN, opts.now)) if (!seen.has(`${q.sku}\n${q.horizon}`)) out.push(q);
   }
   return out;
 }

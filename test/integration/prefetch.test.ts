@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { createRedisCache, forecastKey } from '../../src/cache';
+import { createRedisCache, forecastKey, preloadRun } from '../../src/cache';
 import type { ForecastCache } from '../../src/cache/types';
 import { startPostDeployPrefetch } from '../../src/client/commands/deploy';
 import { startPrefetch } from '../../src/client/commands/prefetch';
@@ -70,7 +70,7 @@ test('prefetch warms exactly the top-N queries of the last 30 days (plus the las
     { sku: SKUS[2], horizon: 28, n: 7, at: new Date(now - 20 * DAY) },
     { sku: SKUS[3], horizon: 7, n: 6, at: new Date(now - 5 * DAY) },
     { sku: SKUS[4], horizon: 3, n: 50, at: new Date(now - 40 * DAY) }, // older than 30 days
-    { sku: SKUS[5], horizon: 7, n: 2, at: new Date(now - 2 * 3600_000) }, // recent, not in the 30-day top 3
+    { sku: SKUS[5], horizon: 21, n: 2, at: new Date(now - 2 * 3600_000) }, // recent, not in the 30-day top 3
     { sku: SKUS[6], horizon: 7, n: 1, at: new Date(now - 2 * DAY) },
   ]);
   const candidates = [
@@ -79,7 +79,7 @@ test('prefetch warms exactly the top-N queries of the last 30 days (plus the las
     [SKUS[2], 28],
     [SKUS[3], 7],
     [SKUS[4], 3],
-    [SKUS[5], 7],
+    [SKUS[5], 21],
     [SKUS[6], 7],
   ] as const;
   const present = async () => (await cache.mget(candidates.map(([s, h]) => forecastKey('production', s, h)))).map((v) => v !== null);
@@ -97,10 +97,14 @@ test('prefetch warms exactly the top-N queries of the last 30 days (plus the las
   expect(typeof row.rows[0].memory_impact_pct).toBe('number');
   await recordHistory('prefetch-manual', handle);
 
-  // With the last 24 h included, the recent query joins the 30-day top 3.
-  const recent = await (await startPrefetch(t.client, { environment: 'production', trigger: 'manual', topN: 3, includeRecent: true }, t.taskQueue)).result();
-  expect(recent.keysWarmed).toBe(4);
-  expect(await present()).toEqual([true, true, true, false, false, true, false]);
+  // After the daily preload (every SKU at the default horizon) those keys cannot miss, so they do
+  // not take prefetch slots; with the last 24 h included, the recent query gets its own slots.
+  await cache.del(candidates.map(([s, h]) => forecastKey('production', s, h)));
+  await preloadRun(db.pool, cache, 'production', 'production-run');
+  const recent = await (await startPrefetch(t.client, { environment: 'production', trigger: 'manual', topN: 2, includeRecent: true }, t.taskQueue)).result();
+  expect(recent).toMatchObject({ status: 'completed', queries: 3, keysWarmed: 3 });
+  expect(await present()).toEqual([true, true, true, true, false, true, true]);
+  expect(await cache.get(forecastKey('production', SKUS[4], 3))).toBeNull(); // older than 30 days
 });
 
 test('prefetch defaults come from the environment config; a scheduled prefetch is skipped while ENABLE_PREDICTIVE_PREFETCH=false', async () => {
