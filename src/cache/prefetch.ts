@@ -65,7 +65,7 @@ export async function runPrefetch(pool: Pool, cache: ForecastCache, input: Prefe
   const top: TopQuery[] = [];
   let keysWarmed = 0;
   if (runId) {
-    const limit = Math.max(1000, input.topN * 20);
+    const limit = Math.max(5000, input.topN * 100);
     const windows: TopQuery['source'][] = input.includeRecent ? ['30d', '24h'] : ['30d'];
     for (const w of windows) {
       const ranked = await rankedQueries(pool, input.environment, w, limit, input.now);
