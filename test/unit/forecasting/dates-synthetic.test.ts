@@ -1,5 +1,5 @@
 import { futureDates, inferFrequency, isoToDay } from '../../../src/forecasting/dates';
-import { classifyDemand } from '../../../src/forecasting/classify';
+import { ADI_CUTOFF, classifyDemand, CV2_CUTOFF, DEMAND_CLASSES, demandStats } from '../../../src/forecasting/classify';
 import { generateCatalogue, PLAN_INTERMITTENT_SKUS } from '../../../src/forecasting/synthetic';
 import { ForecastInputError } from '../../../src/forecasting/types';
 
@@ -31,11 +31,29 @@ describe('synthetic catalogue', () => {
     }
     expect(new Set(a.map((x) => x.id)).size).toBe(50);
   });
-  test('kinds match their Syntetos-Boylan class almost always', () => {
-    const cat = [...generateCatalogue({ skus: 300, days: 730, seed: 42 })];
-    const agree = cat.filter((x) => classifyDemand(x.y) === x.kind).length;
-    expect(agree / cat.length).toBeGreaterThan(0.95);
-    expect(new Set(cat.map((x) => x.kind))).toEqual(new Set(['smooth', 'erratic', 'intermittent', 'lumpy']));
+  test.each([42, 1, 2024])('default 700-SKU catalogue (seed %i): all four classes, nearly all smooth, plan SKUs intermittent', (seed) => {
+    const cat = [...generateCatalogue({ skus: 700, days: 730, seed })];
+    const classes = cat.map((x) => classifyDemand(x.y));
+    expect(classes.filter((c, i) => c === cat[i].kind).length / cat.length).toBeGreaterThan(0.95);
+    expect(new Set(classes)).toEqual(new Set(DEMAND_CLASSES));
+    expect(classes.filter((c) => c === 'smooth').length / cat.length).toBeGreaterThan(0.97);
+    // regular sellers sell every day
+    expect(cat.filter((x) => x.kind === 'smooth').some((x) => x.y.includes(0))).toBe(false);
+    for (const id of PLAN_INTERMITTENT_SKUS) {
+      const s = demandStats(cat.find((x) => x.id === id)!.y);
+      expect(s.adi).toBeGreaterThanOrEqual(ADI_CUTOFF);
+      expect(s.cv2).toBeLessThan(CV2_CUTOFF); // fairly stable sizes
+      // demand on a good share of days, not a handful of spikes
+      expect(s.zeroRatio).toBeGreaterThan(1 - 1 / ADI_CUTOFF);
+      expect(s.zeroRatio).toBeLessThan(0.75);
+    }
+  });
+  test('mix shares are met closely and a catalogue prefix does not depend on its size', () => {
+    const cat = [...generateCatalogue({ skus: 204, days: 100, seed: 3, mix: { smooth: 0.5, lumpy: 0.5 } })];
+    const lumpy = cat.filter((x) => x.kind === 'lumpy').length;
+    expect(Math.abs(lumpy - 100)).toBeLessThanOrEqual(3);
+    const small = [...generateCatalogue({ skus: 20, days: 100, seed: 3, mix: { smooth: 0.5, lumpy: 0.5 } })];
+    expect(small.map((x) => Array.from(x.y))).toEqual(cat.slice(0, 20).map((x) => Array.from(x.y)));
   });
   test('fixed start date', () => {
     const [x] = generateCatalogue({ skus: 1, days: 10, start: '2023-05-01' });
