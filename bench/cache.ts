@@ -6,8 +6,10 @@
  *   node -r tsx/cjs bench/cache.ts [--skus 700] [--per-day 12000] [--warmup-days 2] [--days 3] [--rps 1000]
  *
  * Days are simulated (time compressed): each day a new forecast run replaces the previous one at
- * 02:00 and is preloaded at the default horizon (as forecastRun's cachePreload does); with
- * prefetch, the top queries are warmed at 11:28 and 17:28 from the query log the API wrote.
+ * 02:00 and is preloaded (as forecastRun's cachePreload does: every SKU at the default horizon,
+ * plus, with prefetch on, the top other queries); with prefetch on, the top queries are also
+ * warmed at 11:28 and 17:28 from the query log the API wrote. Prefetch off is
+ * ENABLE_PREDICTIVE_PREFETCH=false, the plan's rollback state.
  * Hit rates are counted client-side from x-cache, and cross-checked with hitRate() over the
  * cache_stats rows the API flushed. The latency phase runs the API in a child process so the load
  * loop does not share its event loop. The last line printed is one JSON object.
@@ -20,6 +22,7 @@ import { buildApp, startApiServer } from '../src/api/server';
 import { Workload, type Query } from '../src/api/workload';
 import { createRedisCache, hitRate, inPeakWindow, peakWindows, preloadRun, runPrefetch } from '../src/cache';
 import type { ForecastCache } from '../src/cache/types';
+import { setConfig } from '../src/config/store';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { startPostgres, startRedis } from '../test/helpers/servers';
@@ -60,6 +63,8 @@ async function seedRun(pool: Pool, environment: string, runId: string, skus: str
 interface Counted {
   hits: number;
   misses: number;
+  /** Misses of queries never asked before: no query-log analysis can predict these. */
+  firstEverMisses: number;
   peakHits: number;
   peakMisses: number;
 }
@@ -78,7 +83,8 @@ async function scenario(
   await api.app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(api.app.server.address() as { port: number }).port}`;
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-  const counted: Counted = { hits: 0, misses: 0, peakHits: 0, peakMisses: 0 };
+  const counted: Counted = { hits: 0, misses: 0, firstEverMisses: 0, peakHits: 0, peakMisses: 0 };
+  const seen = new Set<string>();
   const prefetches: { durationMs: number; keysWarmed: number; memoryImpactPct: number }[] = [];
   let errors = 0;
 
@@ -91,10 +97,14 @@ async function scenario(
         clock = q.at;
         const r = await get(agent, new URL(`/api/v1/forecasts/${q.sku}?env=${environment}&horizon=${q.horizon}`, base));
         if (r.status !== 200) errors++;
+        const key = `${q.sku}|${q.horizon}`;
+        const firstEver = !seen.has(key);
+        seen.add(key);
         if (!measured) continue;
         const hit = r.cache === 'hit';
         if (hit) counted.hits++;
         else counted.misses++;
+        if (!hit && firstEver) counted.firstEverMisses++;
         if (inPeakWindow(q.at, WINDOWS)) {
           if (hit) counted.peakHits++;
           else counted.peakMisses++;
@@ -122,8 +132,9 @@ async function scenario(
       if (cut === 1440) break;
       clock = new Date(dayStart + cut * 60_000);
       if (cut === 2 * 60) {
+        await api.flush();
         await seedRun(pool, environment, `${environment}-day${day}`, o.skus);
-        await preloadRun(pool, cache, environment, `${environment}-day${day}`);
+        await preloadRun(pool, cache, environment, `${environment}-day${day}`, clock);
         await new Promise((r) => setTimeout(r, 1100)); // the API re-reads the current run id each second
       } else {
         await api.flush(); // the query log the analysis reads
@@ -200,6 +211,9 @@ async function main(): Promise<void> {
     const workload = new Workload({ skus, seed: 42 });
     console.log(`workload: ${o.skus} SKUs, ${o.perDay} queries/day, ${o.warmupDays} warm-up + ${o.days} measured days, same seed for both scenarios`);
 
+    // Prefetch off is the plan's rollback state: ENABLE_PREDICTIVE_PREFETCH=false (the post-run
+    // preload then writes the default horizon only, and no pre-peak prefetch runs).
+    await setConfig(pool, 'staging', { ENABLE_PREDICTIVE_PREFETCH: false }, 'bench');
     const without = await scenario(pool, cache, 'staging', false, workload, { ...o, skus });
     const withP = await scenario(pool, cache, 'production', true, workload, { ...o, skus });
     const rate = (c: Counted) => c.hits / (c.hits + c.misses);
@@ -211,12 +225,14 @@ async function main(): Promise<void> {
     row('peak-window miss rate', peakMiss(without.counted).toFixed(5), peakMiss(withP.counted).toFixed(5));
     row('hit rate (cache_stats, hitRate())', without.stats.rate!.toFixed(5), withP.stats.rate!.toFixed(5));
     row('peak miss rate (cache_stats)', (1 - without.peakStats.rate!).toFixed(5), (1 - withP.peakStats.rate!).toFixed(5));
+    row('misses of never-asked queries', String(without.counted.firstEverMisses), String(withP.counted.firstEverMisses));
+    row('misses of queries asked before', String(without.counted.misses - without.counted.firstEverMisses), String(withP.counted.misses - withP.counted.firstEverMisses));
     row('non-200 answers', String(without.errors), String(withP.errors));
     const pDur = withP.prefetches.map((p) => p.durationMs);
     console.log(
       `prefetches: ${withP.prefetches.length}, keys warmed median ${percentile(withP.prefetches.map((p) => p.keysWarmed), 50)}, ` +
         `duration median ${percentile(pDur, 50)!.toFixed(1)} ms max ${Math.max(...pDur).toFixed(1)} ms, ` +
-        `memory impact max ${Math.max(...withP.prefetches.map((p) => p.memoryImpactPct)).toFixed(2)}%`,
+        `memory impact max ${Math.max(...withP.prefetches.map((p) => p.memoryImpactPct)).toFixed(2)}%; keys per prefetch ${withP.prefetches.map((p) => p.keysWarmed).join(' ')}`,
     );
 
     // Top-50 prefetch alone (no recent set), five times.
@@ -267,6 +283,7 @@ async function main(): Promise<void> {
         prefetchMedianMs: percentile(pDur, 50),
         prefetchMemoryImpactMaxPct: Math.max(...withP.prefetches.map((p) => p.memoryImpactPct)),
         requestsPerScenario: withP.counted.hits + withP.counted.misses,
+        firstEverMissShareWithPrefetch: withP.counted.firstEverMisses / Math.max(1, withP.counted.misses),
       }),
     );
   } finally {

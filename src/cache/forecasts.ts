@@ -129,8 +129,8 @@ export interface ReaderOptions {
  */
 export class ForecastReader {
   private readonly inflight = new Map<string, Promise<CachedForecast | undefined>>();
-  private readonly runs = new Map<string, { at: number; value: Promise<string | null> }>();
-  private readonly configs = new Map<string, { at: number; value: Promise<ForecastConfig> }>();
+  private readonly runs = new Map<string, { at: number; value: Promise<string | null>; reloading?: boolean }>();
+  private readonly configs = new Map<string, { at: number; value: Promise<ForecastConfig>; reloading?: boolean }>();
   /** Mean database read time (ms), XFetch's delta. */
   private recomputeMs = 5;
   private degradedSince: number | null = null;
@@ -154,11 +154,23 @@ export class ForecastReader {
     return this.memo(this.runs, environment, () => currentRunId(this.pool, environment));
   }
 
-  /** Reuses a recent answer per environment; a failed read is not kept. */
-  private memo<T>(map: Map<string, { at: number; value: Promise<T> }>, environment: string, load: () => Promise<T>): Promise<T> {
+  /**
+   * Reuses a recent answer per environment. Once stale, the old answer is still returned while one
+   * background read replaces it, so no request waits for it; a failed read is not kept.
+   */
+  private memo<T>(map: Map<string, { at: number; value: Promise<T>; reloading?: boolean }>, environment: string, load: () => Promise<T>): Promise<T> {
     const hit = map.get(environment);
-    if (hit && Date.now() - hit.at < (this.opts.refreshMs ?? 1000)) return hit.value;
+    const fresh = hit && Date.now() - hit.at < (this.opts.refreshMs ?? 1000);
+    if (hit && (fresh || hit.reloading)) return hit.value;
     const value = load();
+    if (hit) {
+      hit.reloading = true;
+      value.then(
+        () => map.set(environment, { at: Date.now(), value }),
+        () => (hit.reloading = false),
+      );
+      return hit.value;
+    }
     map.set(environment, { at: Date.now(), value });
     value.catch(() => map.delete(environment));
     return value;

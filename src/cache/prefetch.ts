@@ -11,13 +11,22 @@ export interface PreloadResult {
   durationMs: number;
 }
 
-/** Writes every SKU of a run at the environment's default horizon into the cache, pipelined. */
-export async function preloadRun(pool: Pool, cache: ForecastCache, environment: string, runId: string): Promise<PreloadResult> {
+/**
+ * Writes every SKU of a run at the environment's default horizon into the cache, pipelined. With
+ * ENABLE_PREDICTIVE_PREFETCH it also warms the run's top queries at other horizons (the same
+ * selection as a prefetch): a new run invalidates them, and without this they would all miss
+ * until the 11:28 prefetch.
+ */
+export async function preloadRun(pool: Pool, cache: ForecastCache, environment: string, runId: string, now?: Date): Promise<PreloadResult> {
   const started = performance.now();
   const config = await getEnvironmentConfig(pool, environment);
   const skus = await runSkus(pool, environment, runId);
   const horizon = config.FORECAST_HORIZON_DAYS;
-  const keys = await warmKeys(pool, cache, environment, runId, skus.map((sku) => ({ sku, horizon })), config.CACHE_TTL_SECONDS);
+  let keys = await warmKeys(pool, cache, environment, runId, skus.map((sku) => ({ sku, horizon })), config.CACHE_TTL_SECONDS);
+  if (config.ENABLE_PREDICTIVE_PREFETCH) {
+    const top = await uncachedTopQueries(pool, cache, environment, runId, config.PREFETCH_TOP_N_QUERIES, config.PREFETCH_INCLUDE_RECENT, now);
+    if (top.length) keys += await warmKeys(pool, cache, environment, runId, top, config.CACHE_TTL_SECONDS);
+  }
   return { keys, durationMs: performance.now() - started };
 }
 
@@ -65,13 +74,7 @@ export async function runPrefetch(pool: Pool, cache: ForecastCache, input: Prefe
   const top: TopQuery[] = [];
   let keysWarmed = 0;
   if (runId) {
-    const limit = Math.max(5000, input.topN * 100);
-    const windows: TopQuery['source'][] = input.includeRecent ? ['30d', '24h'] : ['30d'];
-    for (const w of windows) {
-      const ranked = await rankedQueries(pool, input.environment, w, limit, input.now);
-      const picked = new Set(top.map((q) => `${q.sku}\n${q.horizon}`));
-      top.push(...(await notCached(cache, input.environment, runId, ranked.filter((q) => !picked.has(`${q.sku}\n${q.horizon}`)), input.topN)));
-    }
+    top.push(...(await uncachedTopQueries(pool, cache, input.environment, runId, input.topN, input.includeRecent, input.now)));
     const ttl = (await getEnvironmentConfig(pool, input.environment)).CACHE_TTL_SECONDS;
     if (top.length) keysWarmed = await warmKeys(pool, cache, input.environment, runId, top, ttl);
   }
@@ -84,6 +87,26 @@ export async function runPrefetch(pool: Pool, cache: ForecastCache, input: Prefe
     [input.prefetchId, keysWarmed, durationMs, memoryImpactPct, status],
   );
   return { prefetchId: input.prefetchId, status, queries: top.length, keysWarmed, durationMs, memoryImpactPct, runId, top };
+}
+
+/** Per window (30 days; last 24 h when includeRecent), the topN most frequent queries not cached for the run. */
+async function uncachedTopQueries(
+  pool: Pool,
+  cache: ForecastCache,
+  environment: string,
+  runId: string,
+  topN: number,
+  includeRecent: boolean,
+  now?: Date,
+): Promise<TopQuery[]> {
+  const top: TopQuery[] = [];
+  const limit = Math.max(5000, topN * 100);
+  for (const w of includeRecent ? (['30d', '24h'] as const) : (['30d'] as const)) {
+    const ranked = await rankedQueries(pool, environment, w, limit, now);
+    const picked = new Set(top.map((q) => `${q.sku}\n${q.horizon}`));
+    top.push(...(await notCached(cache, environment, runId, ranked.filter((q) => !picked.has(`${q.sku}\n${q.horizon}`)), topN)));
+  }
+  return top;
 }
 
 /** The first topN candidates whose cached value is missing or belongs to another run. */

@@ -97,14 +97,18 @@ test('prefetch warms exactly the top-N queries of the last 30 days (plus the las
   expect(typeof row.rows[0].memory_impact_pct).toBe('number');
   await recordHistory('prefetch-manual', handle);
 
-  // After the daily preload (every SKU at the default horizon) those keys cannot miss, so they do
-  // not take prefetch slots; with the last 24 h included, the recent query gets its own slots.
+  // The post-run preload writes every SKU at the default horizon plus the top other queries
+  // (here the top 1); keys already cached for the run do not take prefetch slots, and with the
+  // last 24 h included the recent query gets its own slot.
   await cache.del(candidates.map(([s, h]) => forecastKey('production', s, h)));
-  await preloadRun(db.pool, cache, 'production', 'production-run');
-  const recent = await (await startPrefetch(t.client, { environment: 'production', trigger: 'manual', topN: 2, includeRecent: true }, t.taskQueue)).result();
-  expect(recent).toMatchObject({ status: 'completed', queries: 3, keysWarmed: 3 });
+  await setConfig(db.pool, 'production', { PREFETCH_TOP_N_QUERIES: 1, PREFETCH_INCLUDE_RECENT: false }, 'test');
+  expect((await preloadRun(db.pool, cache, 'production', 'production-run')).keys).toBe(SKUS.length + 1);
+  expect(await present()).toEqual([true, true, false, true, false, false, true]);
+  const recent = await (await startPrefetch(t.client, { environment: 'production', trigger: 'manual', topN: 1, includeRecent: true }, t.taskQueue)).result();
+  expect(recent).toMatchObject({ status: 'completed', queries: 2, keysWarmed: 2 });
   expect(await present()).toEqual([true, true, true, true, false, true, true]);
   expect(await cache.get(forecastKey('production', SKUS[4], 3))).toBeNull(); // older than 30 days
+  await setConfig(db.pool, 'production', { PREFETCH_TOP_N_QUERIES: null, PREFETCH_INCLUDE_RECENT: null }, 'test');
 });
 
 test('prefetch defaults come from the environment config; a scheduled prefetch is skipped while ENABLE_PREDICTIVE_PREFETCH=false', async () => {
