@@ -1,7 +1,8 @@
 /**
  * A worker in its own process, for crash tests: the test SIGKILLs it mid-run and starts another.
  * Settings come from the environment: TEMPORAL_ADDRESS, DATABASE_URL, TASK_QUEUE, optional
- * TEMPORAL_NAMESPACE and WORKFLOW_BUNDLE (a file with pre-built bundle code, to skip bundling).
+ * TEMPORAL_NAMESPACE, WORKFLOW_BUNDLE (a file with pre-built bundle code, to skip bundling) and
+ * MAX_ACTIVITIES (activity slots of this worker).
  * Prints "ready" on stdout once it polls the task queue.
  */
 import { readFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     taskQueue: required('TASK_QUEUE'),
     deps: { pool, cache: createMemoryCache() },
     workflowBundle: bundlePath ? { code: readFileSync(bundlePath, 'utf8') } : undefined,
+    options: process.env.MAX_ACTIVITIES ? { maxConcurrentActivityTaskExecutions: Number(process.env.MAX_ACTIVITIES) } : undefined,
   });
   const stop = () => worker.shutdown();
   process.once('SIGTERM', stop);

@@ -38,10 +38,10 @@ describe('forecastRun survives a worker crash', () => {
   });
 
   /** A worker in a child process; resolves once it polls the test's task queue. */
-  const startWorker = (): Promise<ChildProcess> =>
+  const startWorker = (extraEnv: Record<string, string> = {}): Promise<ChildProcess> =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['-r', 'tsx/cjs', WORKER_SCRIPT], {
-        env: { ...process.env, TEMPORAL_ADDRESS: testTemporalAddress(), DATABASE_URL: db.url, TASK_QUEUE: t.taskQueue, WORKFLOW_BUNDLE: bundleFile },
+        env: { ...process.env, TEMPORAL_ADDRESS: testTemporalAddress(), DATABASE_URL: db.url, TASK_QUEUE: t.taskQueue, WORKFLOW_BUNDLE: bundleFile, ...extraEnv },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);
@@ -101,5 +101,31 @@ describe('forecastRun survives a worker crash', () => {
     const run = (await db.pool.query('SELECT status, batches, skus FROM forecast_runs WHERE id = $1', [handle.workflowId])).rows[0];
     expect(run).toEqual({ status: 'completed', batches: batchesTotal, skus: SKUS });
     await recordHistory('forecast-run-crash', handle);
+  });
+
+  it('several worker processes on one task queue share one run', async () => {
+    // One activity slot each and two batches in flight: both workers must take batches.
+    const workers = await Promise.all([startWorker({ MAX_ACTIVITIES: '1' }), startWorker({ MAX_ACTIVITIES: '1' })]);
+    const handle = await startForecastRun(
+      t.client,
+      { environment: 'staging', runDate: RUN_DATE, batchSize: 60, delayMs: 0, maxParallel: 2, policy: 'backtest-best', accuracy: 'none', preload: false },
+      t.taskQueue,
+    );
+    const r = await handle.result();
+    for (const w of workers) w.kill('SIGTERM');
+    expect(r).toMatchObject({ skus: SKUS, batches: SKUS / 60 });
+    const events = (await handle.fetchHistory()).events ?? [];
+    const batchEventIds = new Set(
+      events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'forecastBatch').map((e) => Number(e.eventId)),
+    );
+    const identities = new Set(
+      events
+        .filter((e) => e.activityTaskStartedEventAttributes && batchEventIds.has(Number(e.activityTaskStartedEventAttributes.scheduledEventId)))
+        .map((e) => e.activityTaskStartedEventAttributes!.identity),
+    );
+    expect(identities.size).toBe(2);
+    const { perSku } = await forecastCounts(db, handle.workflowId);
+    expect(perSku.size).toBe(SKUS);
+    expect([...perSku.values()].every((n) => n === 7)).toBe(true);
   });
 });
