@@ -188,7 +188,22 @@ export class ForecastReader {
       return { forecast: value, hit: true };
     }
     const [loaded] = await this.load(environment, runId, [sku], horizon);
-    return { forecast: loaded ?? null, hit: false };
+    if (loaded) return { forecast: loaded, hit: false };
+    // Nothing in this run: the run may have just changed (the id is reused for up to refreshMs).
+    const latest = await this.freshRun(environment);
+    if (!latest || latest === runId) return { forecast: null, hit: false };
+    const [again] = await this.load(environment, latest, [sku], horizon);
+    return { forecast: again ?? null, hit: false };
+  }
+
+  /** Reads the current run id now and keeps it. */
+  private freshRun(environment: string): Promise<string | null> {
+    const value = currentRunId(this.pool, environment);
+    value.then(
+      () => this.runs.set(environment, { at: Date.now(), value }),
+      () => undefined,
+    );
+    return value;
   }
 
   /** Several SKUs: one MGET, one database query for all misses. */
@@ -208,6 +223,12 @@ export class ForecastReader {
     });
     const loaded = await this.load(environment, runId, missing, horizon);
     missing.forEach((s, i) => out.set(s, { forecast: loaded[i] ?? null, hit: false }));
+    const notFound = missing.filter((_, i) => !loaded[i]);
+    const latest = notFound.length ? await this.freshRun(environment) : runId;
+    if (latest && latest !== runId) {
+      const again = await this.load(environment, latest, notFound, horizon);
+      notFound.forEach((s, i) => out.set(s, { forecast: again[i] ?? null, hit: false }));
+    }
     return out;
   }
 

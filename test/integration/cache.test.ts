@@ -80,6 +80,18 @@ test('a value of an older run is a miss: the current run is served after a new r
   await until(async () => (await reader.readOne(env, SKUS[0], 7)).hit, 'the new value to be cached');
 });
 
+test('a run switch inside the run-id reuse window still answers from the new run', async () => {
+  const env = 'staging';
+  await seedRun(db.pool, env, 'switch-a', SKUS.slice(0, 3));
+  const reader = new ForecastReader(db.pool, redis, { log, refreshMs: 60_000 });
+  expect((await reader.readOne(env, SKUS[0], 2)).forecast?.runId).toBe('switch-a');
+  await seedRun(db.pool, env, 'switch-b', SKUS.slice(0, 3));
+  await db.pool.query("DELETE FROM forecasts WHERE environment = $1 AND run_id = 'switch-a'", [env]);
+  expect((await reader.readOne(env, SKUS[1], 2)).forecast?.runId).toBe('switch-b');
+  const many = await reader.readMany(env, [SKUS[2]], 4);
+  expect(many.get(SKUS[2])?.forecast?.runId).toBe('switch-b');
+});
+
 test('single-flight: 50 concurrent misses of one key read the database once', async () => {
   const { pool, forecastReads } = countingPool(db.pool);
   const reader = new ForecastReader(pool, redis, { log });
