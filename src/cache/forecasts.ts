@@ -131,6 +131,7 @@ export class ForecastReader {
   private readonly inflight = new Map<string, Promise<CachedForecast | undefined>>();
   private readonly runs = new Map<string, { at: number; value: Promise<string | null>; reloading?: boolean }>();
   private readonly configs = new Map<string, { at: number; value: Promise<ForecastConfig>; reloading?: boolean }>();
+  private readonly freshReads = new Map<string, { at: number; value: Promise<string | null> }>();
   /** Mean database read time (ms), XFetch's delta. */
   private recomputeMs = 5;
   private degradedSince: number | null = null;
@@ -178,12 +179,14 @@ export class ForecastReader {
 
   /** One SKU, with early refresh. */
   async readOne(environment: string, sku: string, horizon: number): Promise<ReadResult> {
-    const runId = await this.currentRun(environment);
+    let runId = await this.currentRun(environment);
     if (!runId) return { forecast: null, hit: false };
     const key = forecastKey(environment, sku, horizon);
     const cached = await this.cacheOp(() => this.cache.getWithTtl(key));
-    const value = cached ? parse(cached.value, runId) : undefined;
-    if (value && cached) {
+    const value = cached ? parse(cached.value) : undefined;
+    // Another run's value: either it is stale or our run id is (a run switch within refreshMs).
+    if (value && value.runId !== runId) runId = (await this.freshRun(environment)) ?? runId;
+    if (value && cached && value.runId === runId) {
       if (this.shouldRefreshEarly(cached.pttlMs)) void this.load(environment, runId, [sku], horizon).catch(() => undefined);
       return { forecast: value, hit: true };
     }
@@ -196,29 +199,21 @@ export class ForecastReader {
     return { forecast: again ?? null, hit: false };
   }
 
-  /** Reads the current run id now and keeps it. */
-  private freshRun(environment: string): Promise<string | null> {
-    const value = currentRunId(this.pool, environment);
-    value.then(
-      () => this.runs.set(environment, { at: Date.now(), value }),
-      () => undefined,
-    );
-    return value;
-  }
-
   /** Several SKUs: one MGET, one database query for all misses. */
   async readMany(environment: string, skus: string[], horizon: number): Promise<Map<string, ReadResult>> {
     const out = new Map<string, ReadResult>();
-    const runId = await this.currentRun(environment);
+    let runId = await this.currentRun(environment);
     if (!runId) {
       for (const s of skus) out.set(s, { forecast: null, hit: false });
       return out;
     }
-    const values = (await this.cacheOp(() => this.cache.mget(skus.map((s) => forecastKey(environment, s, horizon))))) ?? [];
+    const raw = (await this.cacheOp(() => this.cache.mget(skus.map((s) => forecastKey(environment, s, horizon))))) ?? [];
+    const values = skus.map((_, i) => (raw[i] ? parse(raw[i] as string) : undefined));
+    if (values.some((v) => v && v.runId !== runId)) runId = (await this.freshRun(environment)) ?? runId;
     const missing: string[] = [];
     skus.forEach((s, i) => {
-      const v = values[i] ? parse(values[i] as string, runId) : undefined;
-      if (v) out.set(s, { forecast: v, hit: true });
+      const v = values[i];
+      if (v && v.runId === runId) out.set(s, { forecast: v, hit: true });
       else missing.push(s);
     });
     const loaded = await this.load(environment, runId, missing, horizon);
@@ -230,6 +225,22 @@ export class ForecastReader {
       notFound.forEach((s, i) => out.set(s, { forecast: again[i] ?? null, hit: false }));
     }
     return out;
+  }
+
+  /**
+   * Reads the current run id now and keeps it; concurrent callers share one read and a read is
+   * reused for 100 ms, so a burst of mismatches after a run switch costs one query.
+   */
+  private freshRun(environment: string): Promise<string | null> {
+    const recent = this.freshReads.get(environment);
+    if (recent && Date.now() - recent.at < 100) return recent.value;
+    const value = currentRunId(this.pool, environment);
+    this.freshReads.set(environment, { at: Date.now(), value });
+    value.then(
+      () => this.runs.set(environment, { at: Date.now(), value }),
+      () => this.freshReads.delete(environment),
+    );
+    return value;
   }
 
   private shouldRefreshEarly(pttlMs: number): boolean {
@@ -289,11 +300,10 @@ export class ForecastReader {
   }
 }
 
-/** A cached value is only good for the environment's current run; anything else is a miss. */
-function parse(raw: string, runId: string): CachedForecast | undefined {
+/** A cached value; it is only served for the environment's current run (callers compare runId). */
+function parse(raw: string): CachedForecast | undefined {
   try {
-    const v = JSON.parse(raw) as CachedForecast;
-    return v.runId === runId ? v : undefined;
+    return JSON.parse(raw) as CachedForecast;
   } catch {
     return undefined;
   }
