@@ -146,11 +146,15 @@ describe('forecastRun on the dev server and PostgreSQL', () => {
     await recordHistory('forecast-run-continued', handle);
   });
 
-  it('forecasts only the given SKU subset', async () => {
+  it('forecasts only the given SKU subset; peak memory % is against MEMORY_LIMIT_MB when set', async () => {
+    await setConfig(s.db.pool, 'staging', { MEMORY_LIMIT_MB: 4096 }, 'test');
     const subset = [skuIds[3], skuIds[17], skuIds[42]];
     const handle = await start({ environment: 'staging', skus: subset, delayMs: 0, accuracy: 'none', preload: false });
     const r = await handle.result();
+    await setConfig(s.db.pool, 'staging', { MEMORY_LIMIT_MB: null }, 'test');
     expect(r).toMatchObject({ skus: 3, batches: 1 });
+    expect(r.peakRssMb).toBeGreaterThan(0);
+    expect(r.peakMemoryPct).toBeCloseTo((100 * r.peakRssMb) / 4096, 6);
     expect([...(await forecastCounts(s.db, handle.workflowId)).perSku.keys()].sort()).toEqual([...subset].sort());
   });
 
