@@ -75,6 +75,7 @@ export async function recordHistory(name: string, handle: WorkflowHandle): Promi
   const { stdout } = await run(findTemporalCli()!, ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', testTemporalAddress(), '--output', 'json'], { maxBuffer: 64 << 20 });
   writeFileSync(file, stdout);
   // Replay needs the workflow id too (child ids derive from it); the CLI's JSON does not carry it.
+  if (!name.startsWith('forecast-run')) return;
   const index = existsSync(INDEX_FILE) ? JSON.parse(readFileSync(INDEX_FILE, 'utf8')) : {};
   index[`${name}.json`] = handle.workflowId;
   writeFileSync(INDEX_FILE, `${JSON.stringify(index, Object.keys(index).sort(), 1)}\n`);
