@@ -114,7 +114,7 @@ export class Workload {
     const r = rng(this.o.seed * 104_729 + day);
     const start = epoch.getTime() + day * 86_400_000;
     const trending = [...this.trending(day), ...(day > 0 ? this.trending(day - 1) : [])];
-    const altShare = this.o.altShare ?? 0.03;
+    const altShare = this.o.altShare ?? 0.01;
     const trendShare = this.o.trendingShare ?? 0.004;
     const newShare = this.o.newShare ?? 0.0005;
     const out: Query[] = [];
