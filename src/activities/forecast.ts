@@ -156,7 +156,8 @@ export interface BacktestBatchResult {
 }
 
 export const OUTLIERS_KEPT = 20;
-const HEARTBEAT_EVERY_SKUS = 16;
+/** How often a batch heartbeats and lets the event loop run (heartbeat timeout is 10 s). */
+const HEARTBEAT_INTERVAL_MS = 200;
 
 // ---- memory ------------------------------------------------------------------------------------
 
@@ -348,6 +349,7 @@ export function createForecastActivities(deps: ActivityDeps) {
       const n = histories.length * input.horizon;
       const rows = { skuIds: new Array<string>(n), dates: new Array<string>(n), models: new Array<string>(n), values: new Array<number>(n) };
       const modelCounts: Record<string, number> = {};
+      let lastBeat = performance.now();
       for (let i = 0, k = 0; i < histories.length; i++) {
         const s = histories[i];
         const { model, forecast } = forecastOne(s, input.horizon, input.selection);
@@ -359,7 +361,8 @@ export function createForecastActivities(deps: ActivityDeps) {
           rows.values[k] = forecast[d];
         }
         histories[i] = undefined as unknown as SeriesInput; // let the history go as soon as it is used
-        if (i % HEARTBEAT_EVERY_SKUS === HEARTBEAT_EVERY_SKUS - 1) {
+        if (performance.now() - lastBeat >= HEARTBEAT_INTERVAL_MS) {
+          lastBeat = performance.now();
           sampler.sample();
           ctx.heartbeat({ skusDone: i + 1, skus: histories.length });
           await yieldToEventLoop(); // lets heartbeats and the RSS timer run
@@ -451,6 +454,7 @@ export function createForecastActivities(deps: ActivityDeps) {
         sumAbsErr: 0, sumAbsActual: 0, outlierCount: 0, outliers: [], modelCounts: {}, durationMs: 0,
       };
       const finite = (x: number) => (Number.isFinite(x) ? x : null);
+      let lastBeat = performance.now();
       for (let i = 0; i < histories.length; i++) {
         let r;
         try {
@@ -475,7 +479,8 @@ export function createForecastActivities(deps: ActivityDeps) {
           out.outlierCount++;
           out.outliers.push({ sku: r.id, mape: r.mape, model: r.model });
         }
-        if (i % HEARTBEAT_EVERY_SKUS === HEARTBEAT_EVERY_SKUS - 1) {
+        if (performance.now() - lastBeat >= HEARTBEAT_INTERVAL_MS) {
+          lastBeat = performance.now();
           ctx.heartbeat({ skusDone: i + 1, skus: histories.length });
           await yieldToEventLoop();
           if (ctx.cancellationSignal.aborted) await ctx.cancelled;
