@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseChanges } from '../config/schema';
+import { parseAssignments, parseChanges } from '../config/schema';
 import { getPlan, isPrefetchKey, type RolloutPlan } from './plans';
 import { COMPARATORS, GATE_NAMES, type ConfigValue, type RolloutInput } from './types';
 
@@ -123,20 +123,10 @@ export interface PlanOverrides {
   signOffs?: string[];
 }
 
-export function parseAssignments(set: string[] = []): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const a of set) {
-    const i = a.indexOf('=');
-    if (i <= 0) throw new RolloutInputError(`--set ${JSON.stringify(a)}: expected KEY=VALUE`);
-    out[a.slice(0, i).trim()] = a.slice(i + 1);
-  }
-  return out;
-}
-
 /** A kickoff plan with a rehearsal's overrides, validated: what `neuro rollout start` starts. */
 export function planToInput(planOrName: RolloutPlan | string, o: PlanOverrides): RolloutInput {
   const plan = typeof planOrName === 'string' ? getPlan(planOrName) : planOrName;
-  const changes = { ...plan.changes, ...parseAssignments(o.set) };
+  const changes = { ...plan.changes, ...parseAssignments(o.set ?? []) };
   const soakMs = parseDuration(o.soak ?? plan.validation.soak, '--soak');
   const windowMs = parseDuration(o.monitor ?? plan.monitor.window, '--monitor');
   // Checks at the plan's interval, but at least a few times within a shortened window.

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -26,6 +26,11 @@ export async function createWorker(p: WorkerParams): Promise<Worker> {
     shutdownGraceTime: '10s',
     ...p.options,
   });
+}
+
+/** Sets the SDK's log level for this process; must run before the first worker or connection. */
+export function installRuntimeLogger(level: LogLevel): void {
+  Runtime.install({ logger: new DefaultLogger(level) });
 }
 
 export async function buildWorkflowBundle(): Promise<{ code: string }> {

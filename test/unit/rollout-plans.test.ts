@@ -1,5 +1,6 @@
 import { PLANS, PLAN_NAMES } from '../../src/rollout/plans';
-import { formatDuration, parseAssignments, parseDuration, parseRolloutInput, planToInput } from '../../src/rollout/input';
+import { parseAssignments } from '../../src/config/schema';
+import { formatDuration, parseDuration, parseRolloutInput, planToInput } from '../../src/rollout/input';
 import { renderChangelogEntry, renderPostDeploymentReport } from '../../src/rollout/report';
 import type { RolloutStatus } from '../../src/rollout/types';
 

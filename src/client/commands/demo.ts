@@ -7,12 +7,13 @@ import { getEnvironmentConfig } from '../../config/store';
 import { generateIntoDatabase, startDateFor } from '../../db/catalogue';
 import { addDays } from '../../db/forecasts';
 import { migrate } from '../../db/migrate';
-import { buildWorkflowBundle, createWorker } from '../../workers/worker';
+import { buildWorkflowBundle, createWorker, installRuntimeLogger } from '../../workers/worker';
 import type { BacktestResult } from '../../workflows/backtest';
 import type { ForecastRunResult } from '../../workflows/forecast-run';
 import { formatMs, ProgressBar } from '../progress';
 import { readDevState, startServices, STATE_DIR, type Services } from '../services';
 import { formatBacktestSummary } from './backtest-run';
+import { cycleDemoSteps } from './demo-cycle';
 import { followForecastRun, formatRunSummary, startForecastRun, todayUtc } from './forecast-run';
 
 /**
@@ -251,6 +252,8 @@ const summaryStep: DemoStep = {
     const pct = (x: number | null) => (x === null ? '-' : `${x.toFixed(1)}%`);
     ctx.log(`  forecast duration ${formatMs(r.durationMs)} for ${r.skus} SKUs in ${r.batches} batches (${r.gaps} x ${r.batchDelayMs} ms durable delay)`);
     ctx.log(`  peak memory ${r.peakMemoryPct.toFixed(2)}% of the memory limit; MAPE ${pct(r.mape)}; outlier SKUs ${r.outlierCount}`);
+    const rollout = ctx.report.rollout as { release: string; state: string } | undefined;
+    if (rollout) ctx.log(`  rollout ${rollout.release}: ${rollout.state}; schedules forecast-daily, prefetch-morning-peak, prefetch-afternoon-peak in place`);
     if (ctx.webUi) {
       ctx.log(`  Temporal Web UI: ${ctx.webUi}`);
       ctx.log('  (the dev server stops with the demo; its history stays in .neuro/ — `npx neuro dev` serves it again)');
@@ -260,7 +263,7 @@ const summaryStep: DemoStep = {
 };
 
 export function defaultDemoSteps(): DemoStep[] {
-  return [servicesStep, migrateStep, catalogueStep, workerStep, forecastRunStep, cacheStep, backtestStep, summaryStep];
+  return [servicesStep, migrateStep, catalogueStep, workerStep, forecastRunStep, cacheStep, backtestStep, ...cycleDemoSteps, summaryStep];
 }
 
 export async function runDemo(opts: DemoOptions, steps: DemoStep[] = defaultDemoSteps()): Promise<DemoContext> {
@@ -288,6 +291,7 @@ export async function runDemo(opts: DemoOptions, steps: DemoStep[] = defaultDemo
 }
 
 export async function demoCommand(opts: DemoOptions): Promise<void> {
+  installRuntimeLogger('WARN'); // the demo prints its own progress; the worker's INFO lines would drown it
   if (!existsSync(STATE_DIR) && opts.fresh) opts = { ...opts, fresh: false };
   const ctx = await runDemo(opts);
   if (opts.json) console.log(JSON.stringify(ctx.report));

@@ -1,0 +1,133 @@
+import { startApiServer } from '../../api/server';
+import { getEnvironmentConfig } from '../../config/store';
+import { formatDuration, planToInput } from '../../rollout/input';
+import type { RolloutStatus } from '../../rollout/types';
+import { approveUpdate, goUpdate, statusQuery } from '../../workflows/messages';
+import type { DemoStep } from './demo';
+import { startPostDeployPrefetch } from './deploy';
+import { describePrefetch, startPrefetch } from './prefetch';
+import { rolloutWorkflowId, startRollout } from './rollout';
+import { applySchedules } from './schedules';
+import { formatTraffic, replayTraffic } from './traffic';
+
+/**
+ * The demo's second half: the rest of a forecast cycle as the Web UI shows it — the Temporal
+ * Schedules, traffic with a predictive prefetch, the deploy hook's durable timer, and a rehearsal
+ * of the plan's P1 rollout through staging, sign-offs, GO and production.
+ */
+
+const schedulesStep: DemoStep = {
+  name: 'schedules',
+  title: 'Temporal Schedules: forecast-daily 02:00, prefetch 11:28 and 17:28 UTC',
+  async run(ctx) {
+    const s = ctx.services!;
+    const config = await getEnvironmentConfig(s.pool, ctx.environment);
+    const applied = await applySchedules(s.temporal!.client, ctx.environment, config, s.infra.taskQueue);
+    for (const a of applied) ctx.log(`  ${JSON.stringify(a)}`);
+    ctx.report.schedules = applied;
+  },
+};
+
+/** Rate and length of each replay: one simulated day of queries compressed into a few seconds. */
+const TRAFFIC = { rate: 400, duration: 4 };
+
+const trafficPrefetchStep: DemoStep = {
+  name: 'traffic-prefetch',
+  title: 'API traffic for a simulated day, a predictive prefetch of the top queries, traffic for the next day',
+  async run(ctx) {
+    const s = ctx.services!;
+    const api = await startApiServer({
+      pool: s.pool,
+      cache: s.cache,
+      temporalClient: s.temporal!.client,
+      taskQueue: s.infra.taskQueue,
+      adminToken: s.infra.adminToken,
+      port: 0,
+      log: () => undefined,
+    });
+    try {
+      const before = await replayTraffic({ base: api.url, environment: ctx.environment, ...TRAFFIC });
+      for (const line of formatTraffic(before)) ctx.log(`  before: ${line}`);
+      await api.flush(); // the query log feeds the prefetch's top-N analysis
+      const handle = await startPrefetch(s.temporal!.client, { environment: ctx.environment, trigger: 'manual' }, s.infra.taskQueue);
+      const prefetch = await handle.result();
+      // It warms the most asked queries the cache lacks; read-through has cached most of the day already.
+      ctx.log(`  ${describePrefetch(prefetch)}`);
+      const after = await replayTraffic({ base: api.url, environment: ctx.environment, ...TRAFFIC, dayOffset: 1 });
+      for (const line of formatTraffic(after)) ctx.log(`  after:  ${line}`);
+      await api.flush();
+      ctx.report.trafficPrefetch = { before, prefetch, after };
+    } finally {
+      await api.close();
+    }
+  },
+};
+
+const deployHookStep: DemoStep = {
+  name: 'deploy-hook',
+  title: 'Deploy hook: postDeployPrefetch waits its durable timer',
+  async run(ctx) {
+    const s = ctx.services!;
+    const deployId = `demo-${new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '')}`;
+    const r = await startPostDeployPrefetch(s.temporal!.client, { environment: ctx.environment, deployId }, s.infra.taskQueue);
+    const delay = (await getEnvironmentConfig(s.pool, ctx.environment)).PREFETCH_POST_DEPLOY_DELAY_MS;
+    ctx.log(`  ${JSON.stringify(r)}`);
+    ctx.log(`  its ${formatDuration(delay)} timer is durable: if the demo ends first, \`npx neuro dev\` resumes it`);
+    ctx.report.deployHook = { ...r, delayMs: delay };
+  },
+};
+
+async function waitForState(read: () => Promise<RolloutStatus>, done: (s: RolloutStatus) => boolean, log: (l: string) => void): Promise<RolloutStatus> {
+  let stage = '';
+  for (;;) {
+    const s = await read();
+    if (s.stage !== stage) log(`  rollout stage: ${s.stage} (${s.state})`);
+    stage = s.stage;
+    if (done(s)) return s;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const rolloutStep: DemoStep = {
+  name: 'rollout',
+  title: 'Rollout rehearsal of P1 (STREAMING_BATCH_DELAY_MS=300): staging, gates, sign-offs, GO, production',
+  async run(ctx) {
+    const s = ctx.services!;
+    const client = s.temporal!.client;
+    const release = `v19.3-batch-delay-rehearsal-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`;
+    // The plan's windows (24 h soak, 3 cycles) shortened for a rehearsal; the deploy hook above
+    // shows the post-deploy prefetch, so the rehearsal does not wait for another 2-minute timer.
+    const input = planToInput('v19.3-batch-delay', {
+      release,
+      author: 'demo-author',
+      soak: '8s',
+      monitor: '5s',
+      cycles: 1,
+      approvalTimeout: '5m',
+      postDeployPrefetch: false,
+      forecast: ctx.skuSubset ? { skus: ctx.skuSubset } : undefined,
+    });
+    await startRollout(client, input, s.infra.taskQueue);
+    const handle = client.workflow.getHandle(rolloutWorkflowId(release));
+    const read = () => handle.query(statusQuery);
+    const settled = (st: RolloutStatus) => st.state !== 'running';
+    let status = await waitForState(read, settled, ctx.log);
+    for (const g of status.gates.staging ?? []) ctx.log(`    ${g.status.padEnd(12)} ${g.gate}: ${g.detail}`);
+    if (status.state === 'awaiting-approval') {
+      for (const [role, by] of [
+        ['product-owner', 'demo-product-owner'],
+        ['devops-lead', 'demo-devops-lead'],
+      ]) {
+        ctx.log(`  approve ${role} by ${by}: ${await handle.executeUpdate(approveUpdate, { args: [{ role, by }] })}`);
+      }
+      // Staging has no API traffic in the demo, so its cache gates stay inconclusive: GO accepts that, on the record.
+      const go = await handle.executeUpdate(goUpdate, { args: [{ by: 'demo-devops-lead', reason: 'staging gates pass', acceptInconclusive: true }] });
+      ctx.log(`  go: ${go}`);
+      status = await waitForState(read, (st) => ['completed', 'rolled-back', 'no-go', 'failed'].includes(st.state), ctx.log);
+    }
+    ctx.log(`  rollout ${release}: ${status.state}`);
+    ctx.report.rollout = { release, workflowId: handle.workflowId, state: status.state, stage: status.stage, gates: status.gates, decision: status.decision };
+  },
+};
+
+export const cycleDemoSteps: DemoStep[] = [schedulesStep, trafficPrefetchStep, deployHookStep, rolloutStep];
