@@ -5,6 +5,8 @@
  * and traffic has the plan's two daily peaks (PEAK_HOUR:30 - PEAK_HOUR+1:30 UTC).
  */
 
+import { rng } from '../forecasting/synthetic';
+
 export interface WorkloadOptions {
   skus: string[];
   seed: number;
@@ -34,17 +36,8 @@ export interface Query {
   at: Date;
 }
 
-/** Small, fast, seedable PRNG (mulberry32): the same seed gives the same workload. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same seedable PRNG as the synthetic catalogue: the same seed gives the same workload.
+export { rng };
 
 /** Inverse-CDF sampler over weights. */
 function sampler(weights: number[]): (u: number) => number {

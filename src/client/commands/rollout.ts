@@ -1,6 +1,6 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { TypedSearchAttributes, WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
-import { planToInput, formatDuration } from '../../rollout/input';
+import { planToInput, formatDuration, type PlanOverrides } from '../../rollout/input';
 import type { GateResult, RolloutInput, RolloutStatus } from '../../rollout/types';
 import { approveUpdate, goUpdate, noGoUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
 import { RELEASE_TAG, STAGE, STATUS } from '../../workflows/search-attributes';
@@ -48,17 +48,8 @@ export async function startRollout(client: Client, input: RolloutInput, taskQueu
   return workflowId;
 }
 
-export interface StartOptions {
-  plan: string;
-  release?: string;
-  set?: string[];
-  soak?: string;
-  monitor?: string;
-  cycles?: number;
-  approvalTimeout?: string;
-  author: string;
-  description?: string;
-}
+/** The CLI's options: a plan name plus the overrides `planToInput` validates. */
+export type StartOptions = PlanOverrides & { plan: string };
 
 export async function rolloutStart(o: StartOptions, out: Out = stdout): Promise<void> {
   // Everything is validated here first (plan, overrides, every config value): a typo starts nothing.
