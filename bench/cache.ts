@@ -22,7 +22,7 @@ import { buildApp, startApiServer } from '../src/api/server';
 import { Workload, type Query } from '../src/api/workload';
 import { createRedisCache, hitRate, inPeakWindow, peakWindows, preloadRun, runPrefetch } from '../src/cache';
 import type { ForecastCache } from '../src/cache/types';
-import { setConfig } from '../src/config/store';
+import { getEnvironmentConfig, setConfig } from '../src/config/store';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { startPostgres, startRedis } from '../test/helpers/servers';
@@ -85,7 +85,7 @@ async function scenario(
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   const counted: Counted = { hits: 0, misses: 0, firstEverMisses: 0, peakHits: 0, peakMisses: 0 };
   const seen = new Set<string>();
-  const prefetches: { durationMs: number; keysWarmed: number; memoryImpactPct: number }[] = [];
+  const prefetches: { durationMs: number; keysWarmed: number; topKeys: number; patternKeys: number; memoryImpactPct: number }[] = [];
   let errors = 0;
 
   /** Sends queries in time order, 16 at a time (closed loop: as fast as the API answers). */
@@ -234,6 +234,11 @@ async function main(): Promise<void> {
         `duration median ${percentile(pDur, 50)!.toFixed(1)} ms max ${Math.max(...pDur).toFixed(1)} ms, ` +
         `memory impact max ${Math.max(...withP.prefetches.map((p) => p.memoryImpactPct)).toFixed(2)}%; keys per prefetch ${withP.prefetches.map((p) => p.keysWarmed).join(' ')}`,
     );
+    const patternSkus = (await getEnvironmentConfig(pool, 'production')).PREFETCH_PATTERN_SKUS;
+    console.log(
+      `keys per prefetch from the top-N lists ${withP.prefetches.map((p) => p.topKeys).join(' ')}; ` +
+        `from pattern expansion (PREFETCH_PATTERN_SKUS=${patternSkus}) ${withP.prefetches.map((p) => p.patternKeys).join(' ')}`,
+    );
 
     // Top-50 prefetch alone (no recent set), five times.
     const top50: number[] = [];
@@ -282,6 +287,9 @@ async function main(): Promise<void> {
         prefetchTop50Ms: percentile(top50, 50),
         prefetchMedianMs: percentile(pDur, 50),
         prefetchMemoryImpactMaxPct: Math.max(...withP.prefetches.map((p) => p.memoryImpactPct)),
+        prefetchPatternSkus: patternSkus,
+        prefetchTopKeysMedian: percentile(withP.prefetches.map((p) => p.topKeys), 50),
+        prefetchPatternKeysMedian: percentile(withP.prefetches.map((p) => p.patternKeys), 50),
         requestsPerScenario: withP.counted.hits + withP.counted.misses,
         firstEverMissShareWithPrefetch: withP.counted.firstEverMisses / Math.max(1, withP.counted.misses),
       }),

@@ -9,6 +9,8 @@ export interface PrefetchActivityInput {
   trigger: PrefetchTrigger;
   topN: number;
   includeRecent: boolean;
+  /** Default: the environment's PREFETCH_PATTERN_SKUS. */
+  patternSkus?: number;
 }
 
 export interface PrefetchActivityResult {
@@ -16,6 +18,10 @@ export interface PrefetchActivityResult {
   runId: string | null;
   queries: number;
   keysWarmed: number;
+  /** Of keysWarmed: from the top-N lists, and from the pattern expansion. */
+  topKeys: number;
+  patternKeys: number;
+  patternHorizons: number[];
   durationMs: number;
   memoryImpactPct: number;
   /** The first few warmed queries, for the Web UI; the full list is in the query log analysis. */
@@ -28,6 +34,8 @@ function checkPrefetchInput(input: PrefetchActivityInput): void {
   parseEnvironment(input.environment);
   if (!TRIGGERS.includes(input.trigger)) throw new BadInputError(`trigger "${input.trigger}" unknown (known: ${TRIGGERS.join(', ')})`);
   if (!Number.isInteger(input.topN) || input.topN < 1) throw new BadInputError(`topN must be a whole number >= 1, got ${input.topN}`);
+  const k = input.patternSkus;
+  if (k !== undefined && (!Number.isInteger(k) || k < 0 || k > 100_000)) throw new BadInputError(`patternSkus must be a whole number 0..100000, got ${input.patternSkus}`);
 }
 
 export function createCacheActivities({ pool, cache }: ActivityDeps) {
@@ -39,7 +47,7 @@ export function createCacheActivities({ pool, cache }: ActivityDeps) {
       return preloadRun(pool, cache, input.environment, input.runId);
     },
 
-    /** Top-N query analysis, warm those keys, record duration / keys / memory impact in prefetch_runs. */
+    /** Top-N query analysis + pattern expansion, warm those keys, record duration / keys / memory impact in prefetch_runs. */
     async prefetchTopQueries(input: PrefetchActivityInput): Promise<PrefetchActivityResult> {
       checkPrefetchInput(input);
       const r = await runPrefetch(pool, cache, input);
@@ -48,6 +56,9 @@ export function createCacheActivities({ pool, cache }: ActivityDeps) {
         runId: r.runId,
         queries: r.queries,
         keysWarmed: r.keysWarmed,
+        topKeys: r.topKeys,
+        patternKeys: r.patternKeys,
+        patternHorizons: r.patternHorizons,
         durationMs: r.durationMs,
         memoryImpactPct: r.memoryImpactPct,
         sample: r.top.slice(0, 10).map(({ sku, horizon, hits }) => ({ sku, horizon, hits })),

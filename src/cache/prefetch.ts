@@ -1,10 +1,14 @@
 import type { Pool } from 'pg';
 import { getEnvironmentConfig } from '../config/store';
 import { currentRunId, forecastKey, runSkus, warmKeys } from './forecasts';
-import { rankedQueries, type TopQuery } from './query-log';
+import { popularHorizons, rankedQueries, topSkus, type TopQuery } from './query-log';
 import type { ForecastCache } from './types';
 
-/** Cache warming: the post-run preload (every SKU) and the prefetch (the most asked-for queries). */
+/**
+ * Cache warming: the post-run preload (every SKU) and the prefetch: the most asked-for queries,
+ * plus a pattern expansion that predicts queries never asked before — each popular non-default
+ * horizon for each of the PREFETCH_PATTERN_SKUS most-queried SKUs.
+ */
 
 export interface PreloadResult {
   keys: number;
@@ -13,7 +17,7 @@ export interface PreloadResult {
 
 /**
  * Writes every SKU of a run at the environment's default horizon into the cache, pipelined. With
- * ENABLE_PREDICTIVE_PREFETCH it also warms the run's top queries at other horizons (the same
+ * ENABLE_PREDICTIVE_PREFETCH it also warms the run's top queries and pattern expansion (the same
  * selection as a prefetch): a new run invalidates them, and without this they would all miss
  * until the 11:28 prefetch.
  */
@@ -24,8 +28,14 @@ export async function preloadRun(pool: Pool, cache: ForecastCache, environment: 
   const horizon = config.FORECAST_HORIZON_DAYS;
   let keys = await warmKeys(pool, cache, environment, runId, skus.map((sku) => ({ sku, horizon })), config.CACHE_TTL_SECONDS);
   if (config.ENABLE_PREDICTIVE_PREFETCH) {
-    const top = await uncachedTopQueries(pool, cache, environment, runId, config.PREFETCH_TOP_N_QUERIES, config.PREFETCH_INCLUDE_RECENT, now);
-    if (top.length) keys += await warmKeys(pool, cache, environment, runId, top, config.CACHE_TTL_SECONDS);
+    const { top, expansion } = await prefetchSelection(pool, cache, environment, runId, {
+      topN: config.PREFETCH_TOP_N_QUERIES,
+      includeRecent: config.PREFETCH_INCLUDE_RECENT,
+      patternSkus: config.PREFETCH_PATTERN_SKUS,
+      defaultHorizon: horizon,
+      now,
+    });
+    keys += await warmKeys(pool, cache, environment, runId, [...top, ...expansion], config.CACHE_TTL_SECONDS);
   }
   return { keys, durationMs: performance.now() - started };
 }
@@ -38,6 +48,8 @@ export interface PrefetchRunInput {
   trigger: PrefetchTrigger;
   topN: number;
   includeRecent: boolean;
+  /** Top SKUs that get every popular non-default horizon warmed; 0 = top-N only. Default: PREFETCH_PATTERN_SKUS. */
+  patternSkus?: number;
   /** Analysis time (tests and the benchmark replay compressed days); default now. */
   now?: Date;
 }
@@ -47,6 +59,11 @@ export interface PrefetchOutcome {
   status: 'completed' | 'no-forecasts';
   queries: number;
   keysWarmed: number;
+  /** Of keysWarmed: from the top-N query lists, and from the pattern expansion. */
+  topKeys: number;
+  patternKeys: number;
+  /** The popular non-default horizons the expansion warmed for the top SKUs. */
+  patternHorizons: number[];
   durationMs: number;
   /** Growth of the cache's memory, percent of what it used before. */
   memoryImpactPct: number;
@@ -55,12 +72,13 @@ export interface PrefetchOutcome {
 }
 
 /**
- * The prefetch itself: top-N analysis, warm those keys for the current run, record it in
- * prefetch_runs. The N slots go to the most frequent queries that are NOT already cached for the
+ * The prefetch itself: top-N analysis plus pattern expansion, warm those keys for the current run,
+ * record it in prefetch_runs. The N slots go to the most frequent queries that are NOT already cached for the
  * current run: the daily preload holds every SKU at the default horizon, so the plain top-N by
  * count would mostly re-write keys that cannot miss, and the queries that do miss (other
  * horizons, new patterns) would never be warmed. Both windows (30 days; last 24 h when
- * includeRecent) get N slots each.
+ * includeRecent) get N slots each. Most of what still misses after that is a (SKU, horizon) never
+ * asked before, which no list of past queries holds; the pattern expansion predicts those.
  */
 export async function runPrefetch(pool: Pool, cache: ForecastCache, input: PrefetchRunInput): Promise<PrefetchOutcome> {
   const started = performance.now();
@@ -71,13 +89,20 @@ export async function runPrefetch(pool: Pool, cache: ForecastCache, input: Prefe
   );
   const memoryBefore = await cache.memoryBytes().catch(() => 0);
   const runId = await currentRunId(pool, input.environment);
-  const top: TopQuery[] = [];
-  let keysWarmed = 0;
+  let selection: PrefetchSelection = { top: [], expansion: [], horizons: [] };
+  let topKeys = 0;
+  let patternKeys = 0;
   if (runId) {
-    top.push(...(await uncachedTopQueries(pool, cache, input.environment, runId, input.topN, input.includeRecent, input.now)));
-    const ttl = (await getEnvironmentConfig(pool, input.environment)).CACHE_TTL_SECONDS;
-    if (top.length) keysWarmed = await warmKeys(pool, cache, input.environment, runId, top, ttl);
+    const config = await getEnvironmentConfig(pool, input.environment);
+    selection = await prefetchSelection(pool, cache, input.environment, runId, {
+      ...input,
+      patternSkus: input.patternSkus ?? config.PREFETCH_PATTERN_SKUS,
+      defaultHorizon: config.FORECAST_HORIZON_DAYS,
+    });
+    topKeys = await warmKeys(pool, cache, input.environment, runId, selection.top, config.CACHE_TTL_SECONDS);
+    patternKeys = await warmKeys(pool, cache, input.environment, runId, selection.expansion, config.CACHE_TTL_SECONDS);
   }
+  const keysWarmed = topKeys + patternKeys;
   const memoryAfter = await cache.memoryBytes().catch(() => 0);
   const memoryImpactPct = memoryBefore > 0 ? ((memoryAfter - memoryBefore) / memoryBefore) * 100 : 0;
   const durationMs = performance.now() - started;
@@ -86,7 +111,46 @@ export async function runPrefetch(pool: Pool, cache: ForecastCache, input: Prefe
     `UPDATE prefetch_runs SET keys_warmed = $2, duration_ms = $3, memory_impact_pct = $4, status = $5, finished_at = now() WHERE id = $1`,
     [input.prefetchId, keysWarmed, durationMs, memoryImpactPct, status],
   );
-  return { prefetchId: input.prefetchId, status, queries: top.length, keysWarmed, durationMs, memoryImpactPct, runId, top };
+  return {
+    prefetchId: input.prefetchId,
+    status,
+    queries: selection.top.length,
+    keysWarmed,
+    topKeys,
+    patternKeys,
+    patternHorizons: selection.horizons,
+    durationMs,
+    memoryImpactPct,
+    runId,
+    top: selection.top,
+  };
+}
+
+interface PrefetchSelection {
+  top: TopQuery[];
+  expansion: { sku: string; horizon: number }[];
+  horizons: number[];
+}
+
+/**
+ * What a prefetch warms, none of it already cached for the run: the top-N queries per window, then
+ * each popular non-default horizon for each of the patternSkus most-queried SKUs (bounded:
+ * patternSkus x popular horizons keys at most).
+ */
+async function prefetchSelection(
+  pool: Pool,
+  cache: ForecastCache,
+  environment: string,
+  runId: string,
+  o: { topN: number; includeRecent: boolean; patternSkus: number; defaultHorizon: number; now?: Date },
+): Promise<PrefetchSelection> {
+  const top = await uncachedTopQueries(pool, cache, environment, runId, o.topN, o.includeRecent, o.now);
+  if (o.patternSkus <= 0) return { top, expansion: [], horizons: [] };
+  const horizons = await popularHorizons(pool, environment, o);
+  const skus = horizons.length ? await topSkus(pool, environment, { k: o.patternSkus, includeRecent: o.includeRecent, now: o.now }) : [];
+  const picked = new Set(top.map((q) => `${q.sku}\n${q.horizon}`));
+  const candidates = horizons.flatMap((horizon) => skus.map((sku) => ({ sku, horizon }))).filter((q) => !picked.has(`${q.sku}\n${q.horizon}`));
+  return { top, expansion: await notCached(cache, environment, runId, candidates, candidates.length), horizons };
 }
 
 /** Per window (30 days; last 24 h when includeRecent), the topN most frequent queries not cached for the run. */
@@ -110,9 +174,9 @@ async function uncachedTopQueries(
 }
 
 /** The first topN candidates whose cached value is missing or belongs to another run. */
-async function notCached(cache: ForecastCache, environment: string, runId: string, candidates: TopQuery[], topN: number): Promise<TopQuery[]> {
+async function notCached<Q extends { sku: string; horizon: number }>(cache: ForecastCache, environment: string, runId: string, candidates: Q[], topN: number): Promise<Q[]> {
   const values = await cache.mget(candidates.map((q) => forecastKey(environment, q.sku, q.horizon))).catch(() => candidates.map(() => null));
-  const out: TopQuery[] = [];
+  const out: Q[] = [];
   for (let i = 0; i < candidates.length && out.length < topN; i++) {
     const v = values[i];
     if (v === null || (JSON.parse(v) as { runId?: string }).runId !== runId) out.push(candidates[i]);
@@ -123,7 +187,7 @@ async function notCached(cache: ForecastCache, environment: string, runId: strin
 /** A prefetch that did not run (ENABLE_PREDICTIVE_PREFETCH=false) still leaves a row saying why. */
 export async function recordSkippedPrefetch(
   pool: Pool,
-  input: Omit<PrefetchRunInput, 'now'> & { reason: string },
+  input: Omit<PrefetchRunInput, 'now' | 'patternSkus'> & { reason: string },
 ): Promise<void> {
   await pool.query(
     `INSERT INTO prefetch_runs (id, environment, trigger, top_n, include_recent, keys_warmed, duration_ms, status, finished_at)

@@ -129,3 +129,43 @@ export async function topQueries(
   }
   return out;
 }
+
+/**
+ * Query weights for the pattern analysis: every query of the last 30 days counts once, and with
+ * includeRecent a query of the last 24 hours counts twice (it is in both of the plan's windows).
+ */
+const WEIGHTED_HITS = `SUM(CASE WHEN $3::boolean AND created_at > $2::timestamptz - interval '24 hours' THEN 2 ELSE 1 END)::bigint`;
+const IN_30_DAYS = `environment = $1 AND created_at > $2::timestamptz - interval '30 days' AND created_at <= $2 AND sku_id IS NOT NULL AND horizon IS NOT NULL`;
+
+/**
+ * A horizon other than the default is a popular pattern when it has at least this share of the
+ * non-default traffic: the workload's regular other horizons each have 10-35% of it, one-off
+ * horizons well under 1%.
+ */
+export const PATTERN_MIN_SHARE = 0.05;
+
+/** The popular non-default horizons of the window, most asked-for first. */
+export async function popularHorizons(
+  pool: Pool,
+  environment: string,
+  opts: { defaultHorizon: number; includeRecent: boolean; now?: Date; minShare?: number },
+): Promise<number[]> {
+  const { rows } = await pool.query<{ horizon: number; hits: string }>(
+    `SELECT horizon, ${WEIGHTED_HITS} AS hits FROM query_log WHERE ${IN_30_DAYS} AND horizon <> $4
+     GROUP BY horizon ORDER BY hits DESC, horizon`,
+    [environment, opts.now ?? new Date(), opts.includeRecent, opts.defaultHorizon],
+  );
+  const total = rows.reduce((s, r) => s + Number(r.hits), 0);
+  return rows.filter((r) => Number(r.hits) >= (opts.minShare ?? PATTERN_MIN_SHARE) * total).map((r) => r.horizon);
+}
+
+/** The `k` most-queried SKUs of the window (all horizons), most first; ties by SKU id. */
+export async function topSkus(pool: Pool, environment: string, opts: { k: number; includeRecent: boolean; now?: Date }): Promise<string[]> {
+  if (opts.k <= 0) return [];
+  const { rows } = await pool.query<{ sku_id: string }>(
+    `SELECT sku_id, ${WEIGHTED_HITS} AS hits FROM query_log WHERE ${IN_30_DAYS}
+     GROUP BY sku_id ORDER BY hits DESC, sku_id LIMIT $4`,
+    [environment, opts.now ?? new Date(), opts.includeRecent, opts.k],
+  );
+  return rows.map((r) => r.sku_id);
+}

@@ -48,6 +48,12 @@ export const CONFIG_KEYS = {
   PREFETCH_LEAD_TIME_MINUTES: key(int(1, 59), 2, 'whole number of minutes, 1..59', 'How long before a peak the prefetch starts.'),
   PREFETCH_TOP_N_QUERIES: key(int(1, 100_000), 50, 'whole number, 1..100000', 'Most frequent queries (last 30 days) to warm.'),
   PREFETCH_INCLUDE_RECENT: key(bool, true, 'true or false', 'Also warm the queries of the last 24 h.'),
+  PREFETCH_PATTERN_SKUS: key(
+    int(0, 100_000),
+    200,
+    'whole number, 0..100000 (0 = off)',
+    'Pattern expansion: the most-queried SKUs that get every popular non-default horizon warmed too (30 days + 24 h).',
+  ),
   PREFETCH_POST_DEPLOY_DELAY_MS: key(int(0, 3_600_000), 120_000, 'whole number of ms, 0..3600000', 'Wait after a deploy before its prefetch (plan: 2 min).'),
   CACHE_TTL_SECONDS: key(int(1, 30 * 86_400), 26 * 3600, 'whole number of seconds, 1..2592000', 'Lifetime of a cached forecast.'),
   ENABLE_HYBRID_FORECASTING: key(bool, true, 'true or false', 'Per-SKU model selection; false = Prophet for every SKU.'),

@@ -4,7 +4,8 @@ import { ENVIRONMENT, STATUS, TRIGGER } from './search-attributes';
 
 /**
  * `prefetch`: the plan's predictive cache prefetch — the most asked-for queries of the last 30 days
- * (plus the last 24 h) are written into the cache before a traffic peak. Started by the
+ * (plus the last 24 h), and each popular non-default horizon for the most-queried SKUs, are
+ * written into the cache before a traffic peak. Started by the
  * prefetch-*-peak schedules, `neuro prefetch run`, a rollout, or postDeployPrefetch below.
  */
 
@@ -17,6 +18,8 @@ export interface PrefetchInput {
   topN?: number;
   /** Default: the environment's PREFETCH_INCLUDE_RECENT. */
   includeRecent?: boolean;
+  /** Default: the environment's PREFETCH_PATTERN_SKUS (0 = no pattern expansion). */
+  patternSkus?: number;
 }
 
 export interface PrefetchResult {
@@ -25,11 +28,17 @@ export interface PrefetchResult {
   trigger: PrefetchTrigger;
   topN: number;
   includeRecent: boolean;
+  patternSkus: number;
   status: 'completed' | 'no-forecasts' | 'skipped';
   reason?: string;
   runId: string | null;
   queries: number;
   keysWarmed: number;
+  /** Of keysWarmed: from the top-N query lists, and from the pattern expansion. */
+  topKeys: number;
+  patternKeys: number;
+  /** The popular non-default horizons warmed for the top patternSkus SKUs. */
+  patternHorizons: number[];
   durationMs: number;
   memoryImpactPct: number;
 }
@@ -69,6 +78,8 @@ export async function prefetch(input: PrefetchInput): Promise<PrefetchResult> {
     trigger: input.trigger,
     topN: input.topN ?? config.PREFETCH_TOP_N_QUERIES,
     includeRecent: input.includeRecent ?? config.PREFETCH_INCLUDE_RECENT,
+    // ?? 0: a config read before the key existed (an old history on replay) means no expansion.
+    patternSkus: input.patternSkus ?? config.PREFETCH_PATTERN_SKUS ?? 0,
   };
 
   // The kill switch of the plan's rollback: automatic prefetches stop as soon as the flag is off,
@@ -78,18 +89,34 @@ export async function prefetch(input: PrefetchInput): Promise<PrefetchResult> {
     await recordSkippedPrefetch({ ...params, reason });
     upsertSearchAttributes([{ key: STATUS, value: 'skipped' }]);
     log.info('prefetch skipped', { reason });
-    return { ...params, status: 'skipped', reason, runId: null, queries: 0, keysWarmed: 0, durationMs: 0, memoryImpactPct: 0 };
+    return {
+      ...params,
+      status: 'skipped',
+      reason,
+      runId: null,
+      queries: 0,
+      keysWarmed: 0,
+      topKeys: 0,
+      patternKeys: 0,
+      patternHorizons: [],
+      durationMs: 0,
+      memoryImpactPct: 0,
+    };
   }
 
   const r = await prefetchTopQueries(params);
   upsertSearchAttributes([{ key: STATUS, value: r.status }]);
-  upsertMemo({ keysWarmed: r.keysWarmed, durationMs: Math.round(r.durationMs), memoryImpactPct: r.memoryImpactPct });
+  upsertMemo({ keysWarmed: r.keysWarmed, topKeys: r.topKeys, patternKeys: r.patternKeys, durationMs: Math.round(r.durationMs), memoryImpactPct: r.memoryImpactPct });
   return {
     ...params,
     status: r.status,
     runId: r.runId,
     queries: r.queries,
     keysWarmed: r.keysWarmed,
+    // ?? : an activity result recorded before the split (old history on replay) was all top-N.
+    topKeys: r.topKeys ?? r.keysWarmed,
+    patternKeys: r.patternKeys ?? 0,
+    patternHorizons: r.patternHorizons ?? [],
     durationMs: r.durationMs,
     memoryImpactPct: r.memoryImpactPct,
   };

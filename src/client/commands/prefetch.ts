@@ -27,8 +27,9 @@ export function describePrefetch(r: PrefetchResult): string {
   if (r.status === 'skipped') return `prefetch ${r.prefetchId}: skipped (${r.reason})`;
   if (r.status === 'no-forecasts') return `prefetch ${r.prefetchId}: no forecast run yet in ${r.environment}; nothing to warm`;
   return (
-    `prefetch ${r.prefetchId}: warmed ${r.keysWarmed} keys (${r.queries} top queries, topN ${r.topN}` +
-    `${r.includeRecent ? ' + last 24 h' : ''}) in ${Math.round(r.durationMs)} ms, cache memory ${r.memoryImpactPct >= 0 ? '+' : ''}${r.memoryImpactPct.toFixed(2)}%`
+    `prefetch ${r.prefetchId}: warmed ${r.keysWarmed} keys (${r.topKeys} of ${r.queries} top queries, topN ${r.topN}` +
+    `${r.includeRecent ? ' + last 24 h' : ''}; ${r.patternKeys} from pattern expansion, horizons ` +
+    `${r.patternHorizons.length ? r.patternHorizons.join('/') : 'none'} for the top ${r.patternSkus ?? 0} SKUs) in ${Math.round(r.durationMs)} ms, cache memory ${r.memoryImpactPct >= 0 ? '+' : ''}${r.memoryImpactPct.toFixed(2)}%`
   );
 }
 
