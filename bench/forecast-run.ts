@@ -26,8 +26,11 @@ import { addDays, markForecasted } from '../src/db/forecasts';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { generateCatalogue } from '../src/forecasting/synthetic';
-import { buildWorkflowBundle, createWorker } from '../src/workers/worker';
+import { buildWorkflowBundle, createWorker, installRuntimeLogger } from '../src/workers/worker';
 import { startPostgres } from '../test/helpers/servers';
+
+// The bench prints its own lines; the worker's INFO state changes would drown them.
+installRuntimeLogger('WARN');
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);

@@ -18,8 +18,11 @@ import { planToInput } from '../src/rollout/input';
 import type { RolloutStatus } from '../src/rollout/types';
 import { approveUpdate, goUpdate, rollbackUpdate, statusQuery } from '../src/workflows/messages';
 import type { rollout } from '../src/workflows/rollout';
-import { buildWorkflowBundle, createWorker } from '../src/workers/worker';
+import { buildWorkflowBundle, createWorker, installRuntimeLogger } from '../src/workers/worker';
 import { startPostgres } from '../test/helpers/servers';
+
+// The bench prints its own lines; the worker's INFO state changes would drown them.
+installRuntimeLogger('WARN');
 
 const KEY = 'STREAMING_BATCH_DELAY_MS';
 const trials = Number(process.argv[2] ?? 5);
