@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setConfig } from '../../src/config/store';
-import { TOOLS_BIN } from '../../src/client/temporal-server';
+import { findTemporalCli } from '../../src/client/temporal-server';
 import type { RolloutStatus } from '../../src/rollout/types';
 import { testTemporalAddress } from '../helpers/env';
 import { startStack, type Stack } from './forecast-run.helpers';
@@ -16,7 +16,8 @@ import { override, rehearsal, waitFor } from './rollout.helpers';
 jest.setTimeout(300_000);
 const run = promisify(execFile);
 const KEY = 'STREAMING_BATCH_DELAY_MS';
-const TEMPORAL = join(TOOLS_BIN, 'temporal');
+// The same binary the dev server runs from (TEMPORAL_CLI_PATH, the tools folder or PATH).
+const TEMPORAL = findTemporalCli() ?? 'temporal';
 const NEURO = join(__dirname, '..', '..', 'bin', 'neuro.js');
 
 describe('rollout from the temporal and neuro CLIs', () => {
