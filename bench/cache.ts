@@ -214,8 +214,14 @@ async function main(): Promise<void> {
     // Prefetch off is the plan's rollback state: ENABLE_PREDICTIVE_PREFETCH=false (the post-run
     // preload then writes the default horizon only, and no pre-peak prefetch runs).
     await setConfig(pool, 'staging', { ENABLE_PREDICTIVE_PREFETCH: false }, 'bench');
+    // Cache memory each scenario leaves behind (one Redis; keys outlive the simulated days), for
+    // the whole footprint of the prefetch (preload extras included), not just one prefetch's growth.
+    const memory0 = await cache.memoryBytes();
     const without = await scenario(pool, cache, 'staging', false, workload, { ...o, skus });
+    const memory1 = await cache.memoryBytes();
     const withP = await scenario(pool, cache, 'production', true, workload, { ...o, skus });
+    const memory2 = await cache.memoryBytes();
+    const cacheMemoryGrowthPct = ((memory2 - memory1 - (memory1 - memory0)) / (memory1 - memory0)) * 100;
     const rate = (c: Counted) => c.hits / (c.hits + c.misses);
     const peakMiss = (c: Counted) => c.peakMisses / (c.peakHits + c.peakMisses);
     const row = (label: string, a: string, b: string) => console.log(`${label.padEnd(34)} ${a.padStart(14)} ${b.padStart(14)}`);
@@ -236,8 +242,13 @@ async function main(): Promise<void> {
     );
     const patternSkus = (await getEnvironmentConfig(pool, 'production')).PREFETCH_PATTERN_SKUS;
     console.log(
+      `cache memory left by each scenario: off ${((memory1 - memory0) / 1024).toFixed(0)} KiB, on ${((memory2 - memory1) / 1024).toFixed(0)} KiB ` +
+        `(prefetch on ${cacheMemoryGrowthPct >= 0 ? '+' : ''}${cacheMemoryGrowthPct.toFixed(1)}%)`,
+    );
+    console.log(
       `keys per prefetch from the top-N lists ${withP.prefetches.map((p) => p.topKeys).join(' ')}; ` +
-        `from pattern expansion (PREFETCH_PATTERN_SKUS=${patternSkus}) ${withP.prefetches.map((p) => p.patternKeys).join(' ')}`,
+        `from pattern expansion (PREFETCH_PATTERN_SKUS=${patternSkus}) ${withP.prefetches.map((p) => p.patternKeys).join(' ')}; ` +
+        `memory impact % ${withP.prefetches.map((p) => p.memoryImpactPct.toFixed(1)).join(' ')}`,
     );
 
     // Top-50 prefetch alone (no recent set), five times.
@@ -288,6 +299,7 @@ async function main(): Promise<void> {
         prefetchMedianMs: percentile(pDur, 50),
         prefetchMemoryImpactMaxPct: Math.max(...withP.prefetches.map((p) => p.memoryImpactPct)),
         prefetchPatternSkus: patternSkus,
+        cacheMemoryGrowthWithPrefetchPct: cacheMemoryGrowthPct,
         prefetchTopKeysMedian: percentile(withP.prefetches.map((p) => p.topKeys), 50),
         prefetchPatternKeysMedian: percentile(withP.prefetches.map((p) => p.patternKeys), 50),
         requestsPerScenario: withP.counted.hits + withP.counted.misses,
