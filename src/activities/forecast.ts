@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { totalmem } from 'node:os';
+import { memoryLimitBytes } from '../config/memory';
 import { Context } from '@temporalio/activity';
 import { CONFIG_KEYS, parseConfigValue, parseEnvironment, type ConfigKey, type ForecastConfig } from '../config/schema';
 import { getEnvironmentConfig } from '../config/store';
@@ -160,22 +159,6 @@ export const OUTLIERS_KEPT = 20;
 const HEARTBEAT_INTERVAL_MS = 200;
 
 // ---- memory ------------------------------------------------------------------------------------
-
-let cgroupLimit: number | null | undefined;
-
-/** The denominator of peak-memory %: MEMORY_LIMIT_MB if > 0, else the cgroup v2 limit, else total memory. */
-export function memoryLimitBytes(limitMb: number): { bytes: number; source: 'setting' | 'cgroup' | 'total' } {
-  if (limitMb > 0) return { bytes: limitMb * 1024 * 1024, source: 'setting' };
-  if (cgroupLimit === undefined) {
-    try {
-      const raw = readFileSync('/sys/fs/cgroup/memory.max', 'utf8').trim();
-      cgroupLimit = raw === 'max' ? null : Number(raw);
-    } catch {
-      cgroupLimit = null;
-    }
-  }
-  return cgroupLimit ? { bytes: cgroupLimit, source: 'cgroup' } : { bytes: totalmem(), source: 'total' };
-}
 
 /** Samples this process's RSS on a timer and on demand; the max is the batch's peak. */
 function rssSampler(intervalMs = 20) {

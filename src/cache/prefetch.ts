@@ -1,3 +1,4 @@
+import { memoryLimitBytes } from '../config/memory';
 import type { Pool } from 'pg';
 import { getEnvironmentConfig } from '../config/store';
 import { currentRunId, forecastKey, runSkus, warmKeys } from './forecasts';
@@ -88,12 +89,12 @@ export async function runPrefetch(pool: Pool, cache: ForecastCache, input: Prefe
     [input.prefetchId, input.environment, input.trigger, input.topN, input.includeRecent],
   );
   const memoryBefore = await cache.memoryBytes().catch(() => 0);
+  const config = await getEnvironmentConfig(pool, input.environment);
   const runId = await currentRunId(pool, input.environment);
   let selection: PrefetchSelection = { top: [], expansion: [], horizons: [] };
   let topKeys = 0;
   let patternKeys = 0;
   if (runId) {
-    const config = await getEnvironmentConfig(pool, input.environment);
     selection = await prefetchSelection(pool, cache, input.environment, runId, {
       ...input,
       patternSkus: input.patternSkus ?? config.PREFETCH_PATTERN_SKUS,
@@ -104,7 +105,9 @@ export async function runPrefetch(pool: Pool, cache: ForecastCache, input: Prefe
   }
   const keysWarmed = topKeys + patternKeys;
   const memoryAfter = await cache.memoryBytes().catch(() => 0);
-  const memoryImpactPct = memoryBefore > 0 ? ((memoryAfter - memoryBefore) / memoryBefore) * 100 : 0;
+  // As the plan reports it: growth against the memory limit, the same denominator as peak memory %.
+  const memoryLimit = memoryLimitBytes(config.MEMORY_LIMIT_MB).bytes;
+  const memoryImpactPct = ((memoryAfter - memoryBefore) / memoryLimit) * 100;
   const durationMs = performance.now() - started;
   const status = runId ? 'completed' : 'no-forecasts';
   await pool.query(

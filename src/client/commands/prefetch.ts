@@ -29,7 +29,7 @@ export function describePrefetch(r: PrefetchResult): string {
   return (
     `prefetch ${r.prefetchId}: warmed ${r.keysWarmed} keys (${r.topKeys} of ${r.queries} top queries, topN ${r.topN}` +
     `${r.includeRecent ? ' + last 24 h' : ''}; ${r.patternKeys} from pattern expansion, horizons ` +
-    `${r.patternHorizons.length ? r.patternHorizons.join('/') : 'none'} for the top ${r.patternSkus ?? 0} SKUs) in ${Math.round(r.durationMs)} ms, cache memory ${r.memoryImpactPct >= 0 ? '+' : ''}${r.memoryImpactPct.toFixed(2)}%`
+    `${r.patternHorizons.length ? r.patternHorizons.join('/') : 'none'} for the top ${r.patternSkus ?? 0} SKUs) in ${Math.round(r.durationMs)} ms, memory ${r.memoryImpactPct >= 0 ? '+' : ''}${r.memoryImpactPct.toFixed(4)}% of the memory limit`
   );
 }
 
