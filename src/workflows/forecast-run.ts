@@ -13,12 +13,11 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { ForecastBatchResult, PreparedRun } from '../activities/forecast';
 import { backtest, type BacktestResult } from './backtest';
 import { pauseSignal, progressQuery, resumeSignal, type ForecastRunProgress } from './messages';
-import { ENVIRONMENT, RUN_DATE, STATUS, TRIGGER } from './search-attributes';
+import { ENVIRONMENT, RUN_DATE, SCHEDULED_BY, STATUS, TRIGGER } from './search-attributes';
 
 /**
  * The daily forecast run (plan P1) as a durable workflow: the SKU snapshot is cut into batches,
@@ -139,7 +138,6 @@ const preloadActs = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
 });
-const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
 const message = (err: unknown): string => {
   const e = err as { message?: string; cause?: { message?: string } };

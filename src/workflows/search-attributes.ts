@@ -11,4 +11,7 @@ export const RELEASE_TAG = defineSearchAttributeKey('NeuroReleaseTag', SearchAtt
 export const STAGE = defineSearchAttributeKey('NeuroStage', SearchAttributeType.KEYWORD);
 export const TRIGGER = defineSearchAttributeKey('NeuroTrigger', SearchAttributeType.KEYWORD);
 
+/** Set by Temporal on runs a Schedule starts (system attribute: not registered by us). */
+export const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
+
 export const ALL_SEARCH_ATTRIBUTES = [ENVIRONMENT, RUN_DATE, STATUS, RELEASE_TAG, STAGE, TRIGGER];
