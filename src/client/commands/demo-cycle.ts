@@ -1,8 +1,12 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startApiServer } from '../../api/server';
 import { getEnvironmentConfig } from '../../config/store';
 import { formatDuration, planToInput } from '../../rollout/input';
 import type { RolloutStatus } from '../../rollout/types';
 import { approveUpdate, goUpdate, statusQuery } from '../../workflows/messages';
+import { renderCycleReport } from '../html-report';
+import { STATE_DIR } from '../services';
 import type { DemoStep } from './demo';
 import { startPostDeployPrefetch } from './deploy';
 import { describePrefetch, startPrefetch } from './prefetch';
@@ -130,4 +134,41 @@ const rolloutStep: DemoStep = {
   },
 };
 
-export const cycleDemoSteps: DemoStep[] = [schedulesStep, trafficPrefetchStep, deployHookStep, rolloutStep];
+const reportStep: DemoStep = {
+  name: 'report',
+  title: 'Charts of the cycle (HTML with inline SVG)',
+  async run(ctx) {
+    const { pool } = ctx.services!;
+    const run = ctx.forecastRun!;
+    const skuMape = (
+      await pool.query<{ sku: string; model: string; mape: number | null }>(
+        'SELECT sku_id AS sku, model, mape FROM sku_accuracy WHERE environment = $1 AND run_id = $2 AND mape IS NOT NULL',
+        [ctx.environment, run.runId],
+      )
+    ).rows as { sku: string; model: string; mape: number }[];
+    const batches = (
+      await pool.query<{ index: number; durationMs: number; skus: number }>(
+        'SELECT batch_index AS index, duration_ms AS "durationMs", skus FROM forecast_batches WHERE run_id = $1 ORDER BY batch_index',
+        [run.runId],
+      )
+    ).rows;
+    const traffic = ctx.report.trafficPrefetch as { before: { hitRate: number | null }; after: { hitRate: number | null } } | undefined;
+    const rollout = ctx.report.rollout as { gates: Record<string, { gate: string; status: string; detail: string }[]> } | undefined;
+    const html = renderCycleReport({
+      title: `Forecast cycle ${run.runDate} (${ctx.environment})`,
+      skuMape,
+      outlierThreshold: (await getEnvironmentConfig(pool, ctx.environment)).OUTLIER_MAPE_THRESHOLD,
+      batches,
+      batchDelayMs: run.batchDelayMs,
+      hitRates: traffic ? [{ label: 'day 1', rate: traffic.before.hitRate }, { label: 'day 2, after prefetch', rate: traffic.after.hitRate }] : [],
+      gates: Object.entries(rollout?.gates ?? {}).flatMap(([environment, gs]) => gs.map((g) => ({ environment, ...g }))),
+    });
+    const file = join(STATE_DIR, 'demo-report.html');
+    mkdirSync(STATE_DIR, { recursive: true });
+    writeFileSync(file, html);
+    ctx.log(`  wrote ${file}`);
+    ctx.report.htmlReport = file;
+  },
+};
+
+export const cycleDemoSteps: DemoStep[] = [schedulesStep, trafficPrefetchStep, deployHookStep, rolloutStep, reportStep];

@@ -254,6 +254,7 @@ const summaryStep: DemoStep = {
     ctx.log(`  peak memory ${r.peakMemoryPct.toFixed(2)}% of the memory limit; MAPE ${pct(r.mape)}; outlier SKUs ${r.outlierCount}`);
     const rollout = ctx.report.rollout as { release: string; state: string } | undefined;
     if (rollout) ctx.log(`  rollout ${rollout.release}: ${rollout.state}; schedules forecast-daily, prefetch-morning-peak, prefetch-afternoon-peak in place`);
+    if (ctx.report.htmlReport) ctx.log(`  charts: file://${ctx.report.htmlReport}`);
     if (ctx.webUi) {
       ctx.log(`  Temporal Web UI: ${ctx.webUi}`);
       ctx.log('  (the dev server stops with the demo; its history stays in .neuro/ — `npx neuro dev` serves it again)');
