@@ -1,4 +1,4 @@
-import { preloadRun, recordSkippedPrefetch, runPrefetch, type PrefetchTrigger } from '../cache/prefetch';
+import { preloadRun, recordSkippedPrefetch, runPrefetch, type PrefetchCounts, type PrefetchTrigger } from '../cache/prefetch';
 import { parseEnvironment } from '../config/schema';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
@@ -13,17 +13,8 @@ export interface PrefetchActivityInput {
   patternSkus?: number;
 }
 
-export interface PrefetchActivityResult {
+export interface PrefetchActivityResult extends PrefetchCounts {
   status: 'completed' | 'no-forecasts';
-  runId: string | null;
-  queries: number;
-  keysWarmed: number;
-  /** Of keysWarmed: from the top-N lists, and from the pattern expansion. */
-  topKeys: number;
-  patternKeys: number;
-  patternHorizons: number[];
-  durationMs: number;
-  memoryImpactPct: number;
   /** The first few warmed queries, for the Web UI; the full list is in the query log analysis. */
   sample: { sku: string; horizon: number; hits: number }[];
 }

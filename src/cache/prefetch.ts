@@ -55,9 +55,9 @@ export interface PrefetchRunInput {
   now?: Date;
 }
 
-export interface PrefetchOutcome {
-  prefetchId: string;
-  status: 'completed' | 'no-forecasts';
+/** What a prefetch warmed and what it cost: shared by the cache, its activity and the workflow result. */
+export interface PrefetchCounts {
+  runId: string | null;
   queries: number;
   keysWarmed: number;
   /** Of keysWarmed: from the top-N query lists, and from the pattern expansion. */
@@ -66,9 +66,13 @@ export interface PrefetchOutcome {
   /** The popular non-default horizons the expansion warmed for the top SKUs. */
   patternHorizons: number[];
   durationMs: number;
-  /** Growth of the cache's memory, percent of what it used before. */
+  /** Memory the cache grew by, percent of the memory limit (as the plan reports memory impact). */
   memoryImpactPct: number;
-  runId: string | null;
+}
+
+export interface PrefetchOutcome extends PrefetchCounts {
+  prefetchId: string;
+  status: 'completed' | 'no-forecasts';
   top: TopQuery[];
 }
 

@@ -1,5 +1,6 @@
 import { executeChild, log, proxyActivities, sleep, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { PrefetchCounts, PrefetchTrigger } from '../cache/prefetch';
 import { ENVIRONMENT, STATUS, TRIGGER } from './search-attributes';
 
 /**
@@ -9,7 +10,7 @@ import { ENVIRONMENT, STATUS, TRIGGER } from './search-attributes';
  * prefetch-*-peak schedules, `neuro prefetch run`, a rollout, or postDeployPrefetch below.
  */
 
-export type PrefetchTrigger = 'schedule' | 'manual' | 'post-deploy' | 'rollout';
+export type { PrefetchTrigger };
 
 export interface PrefetchInput {
   environment: string;
@@ -22,7 +23,7 @@ export interface PrefetchInput {
   patternSkus?: number;
 }
 
-export interface PrefetchResult {
+export interface PrefetchResult extends PrefetchCounts {
   prefetchId: string;
   environment: string;
   trigger: PrefetchTrigger;
@@ -31,16 +32,6 @@ export interface PrefetchResult {
   patternSkus: number;
   status: 'completed' | 'no-forecasts' | 'skipped';
   reason?: string;
-  runId: string | null;
-  queries: number;
-  keysWarmed: number;
-  /** Of keysWarmed: from the top-N query lists, and from the pattern expansion. */
-  topKeys: number;
-  patternKeys: number;
-  /** The popular non-default horizons warmed for the top patternSkus SKUs. */
-  patternHorizons: number[];
-  durationMs: number;
-  memoryImpactPct: number;
 }
 
 export interface PostDeployPrefetchInput {
