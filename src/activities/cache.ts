@@ -1,17 +1,10 @@
-import { preloadRun, recordSkippedPrefetch, runPrefetch, type PrefetchCounts, type PrefetchTrigger } from '../cache/prefetch';
+import { preloadRun, recordSkippedPrefetch, runPrefetch, type PrefetchCounts, type PrefetchRunInput, type PrefetchTrigger } from '../cache/prefetch';
 import { parseEnvironment } from '../config/schema';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
 
-export interface PrefetchActivityInput {
-  prefetchId: string;
-  environment: string;
-  trigger: PrefetchTrigger;
-  topN: number;
-  includeRecent: boolean;
-  /** Default: the environment's PREFETCH_PATTERN_SKUS. */
-  patternSkus?: number;
-}
+/** The activity's input: the cache's prefetch input without the test-only clock. */
+export type PrefetchActivityInput = Omit<PrefetchRunInput, 'now'>;
 
 export interface PrefetchActivityResult extends PrefetchCounts {
   status: 'completed' | 'no-forecasts';
