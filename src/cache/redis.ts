@@ -172,6 +172,7 @@ export async function createRedisCache(url: string, opts: RedisCacheOptions): Pr
     },
     async mget(keys) {
       if (!keys.length) return [];
+      if (!(client instanceof Cluster)) return run(() => client.mget(keys));
       const values = new Array<string | null>(keys.length).fill(null);
       for (const g of await perSlot<(string | null)[]>(keys, (p, k) => p.mget(k))) g.idx.forEach((i, j) => (values[i] = g.value[j]));
       return values;
@@ -187,6 +188,7 @@ export async function createRedisCache(url: string, opts: RedisCacheOptions): Pr
     pttl: (key) => run(() => client.pttl(key)),
     async del(keys) {
       if (!keys.length) return 0;
+      if (!(client instanceof Cluster)) return run(() => client.del(...keys));
       return (await perSlot<number>(keys, (p, k) => p.del(...k))).reduce((a, g) => a + g.value, 0);
     },
     async memoryBytes() {
