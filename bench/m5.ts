@@ -5,6 +5,7 @@
  * workflow worker runs in this process).
  *
  *   npm run bench:m5 [-- --skus 30490 --days 1941 --batch-size 500 --max-parallel 8]
+ *   npm run bench:m5 -- --skus 6000 --phases 1 --profile /tmp/m5-prof   # where a worker's CPU goes
  *
  * Starts its own PostgreSQL and Temporal dev server. Besides wall times it reports where the CPU
  * went (forecast workers, PostgreSQL, Temporal server, this process; from /proc) and each forecast
@@ -43,6 +44,8 @@ const DAYS = Number(arg('days', '1941'));
 const BATCH = Number(arg('batch-size', '500'));
 const MAX_PARALLEL = Number(arg('max-parallel', '8'));
 const POLICY = 'plan';
+const PHASES = arg('phases', 'plain,1,2').split(',');
+const PROFILE_DIR = arg('profile', '');
 const RUN_DATE = '2016-06-20'; // the day after M5's last day of history
 const ENV = 'production';
 const TASK_QUEUE = 'bench-m5';
@@ -98,7 +101,8 @@ function devServerPids(address: string): number[] {
 }
 
 async function startForecastWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', WORKER_SCRIPT], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const prof = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
+  const child = spawn(process.execPath, [...prof, '-r', 'tsx/cjs', WORKER_SCRIPT], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`forecast worker exited (${code}) before it was ready`)));
     child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
@@ -110,6 +114,37 @@ async function stopWorker(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
+}
+
+/** Self time of the forecast workers' CPU profiles by where the code lives, as shares of busy time. */
+function profileShares(dir: string): Record<string, number> {
+  const by: Record<string, number> = {};
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
+    const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
+      nodes: { id: number; callFrame: { functionName: string; url: string } }[];
+      samples: number[];
+      timeDeltas: number[];
+    };
+    const cat = new Map<number, string>();
+    for (const n of p.nodes) {
+      const { url, functionName } = n.callFrame;
+      cat.set(
+        n.id,
+        functionName === '(idle)' ? 'idle'
+          : functionName === '(garbage collector)' ? 'gc'
+          : url.includes('/src/forecasting/') ? 'engine (src/forecasting)'
+          : url.includes('/src/db/') ? 'history decode + SQL (src/db)'
+          : url.includes('/src/activities/') ? 'activity loop (src/activities)'
+          : url.includes('node_modules/pg') ? 'pg driver'
+          : url.includes('@temporalio') ? 'Temporal SDK'
+          : functionName === '(program)' ? 'native / program'
+          : 'other',
+      );
+    }
+    p.samples.forEach((id, i) => (by[cat.get(id)!] = (by[cat.get(id)!] ?? 0) + (p.timeDeltas[i] ?? 0)));
+  }
+  const busy = Object.entries(by).filter(([k]) => k !== 'idle').reduce((a, [, v]) => a + v, 0);
+  return Object.fromEntries(Object.entries(by).filter(([k]) => k !== 'idle').sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +(v / busy).toFixed(3)]));
 }
 
 async function main(): Promise<void> {
@@ -212,12 +247,23 @@ async function main(): Promise<void> {
       }
     };
 
+    const show = (label: string, w: Awaited<ReturnType<typeof viaTemporal>>) =>
+      log(`${label} ${w.seconds.toFixed(1)} s   ${w.batches} batches; CPU: workers ${w.cpu.workers.join(' + ')} s, PostgreSQL ${w.cpu.postgres} s, Temporal ${w.cpu.temporal} s, workflow worker ${w.cpu.bench} s; peak RSS ${w.peakRssMiB.join(', ')} MiB`);
+    if (!PHASES.includes('plain') || !PHASES.includes('2')) {
+      // A partial run (profiling): only what was asked, no comparison.
+      if (PHASES.includes('plain')) log(`plain loop: ${(await plain()).seconds.toFixed(1)} s`);
+      if (PHASES.includes('1')) show('forecastRun, 1 worker: ', await viaTemporal(1));
+      if (PHASES.includes('2')) show('forecastRun, 2 workers:', await viaTemporal(2));
+      if (PROFILE_DIR) log(`forecast worker CPU by code (self time, share of busy): ${JSON.stringify(profileShares(PROFILE_DIR))}`);
+      return;
+    }
     const p = await plain();
     log(`plain loop (in process):     ${p.seconds.toFixed(1)} s   CPU: this process ${p.cpu.bench.toFixed(1)} s, PostgreSQL ${p.cpu.postgres.toFixed(1)} s`);
     const w1 = await viaTemporal(1);
-    log(`forecastRun, 1 worker:       ${w1.seconds.toFixed(1)} s   ${w1.batches} batches; CPU: workers ${w1.cpu.workers.join(' + ')} s, PostgreSQL ${w1.cpu.postgres} s, Temporal ${w1.cpu.temporal} s, workflow worker ${w1.cpu.bench} s; peak RSS ${w1.peakRssMiB.join(', ')} MiB`);
+    show('forecastRun, 1 worker:      ', w1);
     const w2 = await viaTemporal(2);
-    log(`forecastRun, 2 workers:      ${w2.seconds.toFixed(1)} s   CPU: workers ${w2.cpu.workers.join(' + ')} s, PostgreSQL ${w2.cpu.postgres} s, Temporal ${w2.cpu.temporal} s, workflow worker ${w2.cpu.bench} s; peak RSS ${w2.peakRssMiB.join(', ')} MiB`);
+    show('forecastRun, 2 workers:     ', w2);
+    if (PROFILE_DIR) out.workerCpuByCode = profileShares(PROFILE_DIR);
     const wall2 = w2.seconds;
     const cpu2 = w2.cpu.workers.reduce((a, b) => a + b, 0) + w2.cpu.postgres + w2.cpu.temporal + w2.cpu.bench;
     Object.assign(out, {
