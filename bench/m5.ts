@@ -11,7 +11,8 @@
  * went (forecast workers, PostgreSQL, Temporal server, this process; from /proc) and each forecast
  * worker's peak RSS (VmHWM). Last line: one JSON object with m5Seconds1Worker, m5Seconds2Workers,
  * scaling2Workers (1-worker / 2-worker time), overheadRatioM5 (1 worker / plain loop, both one
- * process forecasting), peakRssMiBPerWorker, plainSeconds and the CPU split.
+ * process forecasting), peakRssMiBPerWorker, plainSeconds, the CPU split, cpuOverheadRatioM5 and
+ * m5SecondsFloor2Cores (the 2-worker run's CPU seconds / 2: what two idle cores could at best do).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -275,8 +276,13 @@ async function main(): Promise<void> {
       peakRssMiBPerWorker: Math.max(...w1.peakRssMiB, ...w2.peakRssMiB),
       cpu1Worker: w1.cpu,
       cpu2Workers: w2.cpu,
-      // Share of the machine's 2 cores the 2-worker run used (1.0 = both cores busy the whole time).
+      // Share of the machine's 2 cores the 2-worker run used (1.0 = both cores busy the whole time);
+      // well below 1 means other load on a shared machine took the rest, and the wall times above with it.
       coreUtilisation2Workers: +(cpu2 / (2 * wall2)).toFixed(2),
+      // The same comparisons in CPU seconds (every process of the stack), which other load does not inflate.
+      cpuOverheadRatioM5: +((w1.cpu.workers[0] + w1.cpu.postgres + w1.cpu.temporal + w1.cpu.bench) / (p.cpu.bench + p.cpu.postgres)).toFixed(3),
+      // What 2 dedicated cores could at best do with this much CPU work: the floor of m5Seconds2Workers.
+      m5SecondsFloor2Cores: +(cpu2 / 2).toFixed(1),
       plainCpu: { bench: +p.cpu.bench.toFixed(1), postgres: +p.cpu.postgres.toFixed(1) },
     });
     log(JSON.stringify(out));
