@@ -5,7 +5,7 @@
 # Usage: scripts/install-time-skipping-server.sh [DIR]   (default ~/.cache/neuro-forecast/test-server)
 set -euo pipefail
 version="${TEMPORAL_TEST_SERVER_VERSION:-1.38.0}"
-dir="${1:-${NEURO_TOOLS_DIR:-$HOME/.cache/neuro-forecast}/test-server}"
+dir="${1:-$HOME/.cache/neuro-forecast/test-server}"
 launcher="$dir/temporal-test-server"
 if [ -x "$launcher" ] && [ "$(cat "$dir/VERSION" 2>/dev/null)" = "$version" ]; then echo "$launcher"; exit 0; fi
 command -v java >/dev/null && command -v mvn >/dev/null || { echo "install-time-skipping-server: needs java and mvn on PATH" >&2; exit 1; }

@@ -13,7 +13,7 @@ import { ALL_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
  */
 export function findTimeSkippingServer(): string | undefined {
   if (process.env.TEMPORAL_TEST_SERVER_PATH) return process.env.TEMPORAL_TEST_SERVER_PATH;
-  const cached = join(process.env.NEURO_TOOLS_DIR ?? join(homedir(), '.cache', 'neuro-forecast'), 'test-server', 'temporal-test-server');
+  const cached = join(homedir(), '.cache', 'neuro-forecast', 'test-server', 'temporal-test-server');
   if (existsSync(cached)) return cached;
   try {
     const script = join(__dirname, '..', '..', 'scripts', 'install-time-skipping-server.sh');
