@@ -6,7 +6,9 @@ import { selectModel, type SelectionOptions } from './select';
 import { ForecastInputError, type ModelName, type SeriesInput } from './types';
 import { checkLength, defaultSeasonLength, MIN_HISTORY, validateHorizon, validateModelName, validateSeries } from './validate';
 
-export const DEFAULT_OUTLIER_MAPE = 25;
+import { DEFAULT_OUTLIER_MAPE } from './limits';
+
+export { DEFAULT_OUTLIER_MAPE };
 
 export interface BacktestOptions {
   horizon: number;
