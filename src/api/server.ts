@@ -75,7 +75,7 @@ function checkSku(sku: string): void {
 const triggerBody = z
   .object({
     env: z.enum(ENVIRONMENTS),
-    runDate: z.string().refine(isValidIsoDate, 'is not a date YYYY-MM-DD').optional(),
+    runDate: z.string().refine(isValidIsoDate, 'is not a calendar date YYYY-MM-DD').optional(),
     horizon: z.number().int().min(1).max(MAX_HORIZON).optional(),
     maxParallel: z.number().int().min(1).max(64).optional(),
     batchSize: z.number().int().min(1).max(100_000).optional(),
