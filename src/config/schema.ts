@@ -10,7 +10,7 @@ import { z } from 'zod';
 export const ENVIRONMENTS = ['staging', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
-export const SELECTION_POLICIES = ['plan', 'sbc', 'backtest-best'] as const;
+export const SELECTION_POLICIES = ['plan', 'sbc', 'backtest-best', 'class-best'] as const;
 
 /** Strict booleans: "true"/"false" only, so a typo is refused rather than read as false. */
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]);
@@ -65,6 +65,7 @@ export const CONFIG_KEYS = {
   TSB_ALPHA: key(num(0, 1), 0.1, 'number between 0 and 1', 'TSB demand-size smoothing constant.'),
   TSB_BETA: key(num(0, 1), 0.1, 'number between 0 and 1', 'TSB demand-probability smoothing constant.'),
   OUTLIER_MAPE_THRESHOLD: key(num(0, 1000), 25, 'percent, 0..1000', 'A SKU whose MAPE is above this is an outlier.'),
+  OUTLIER_METRIC: key(z.enum(['mape', 'wape', 'mase', 'rmsse']), 'mape', 'one of mape, wape, mase, rmsse', 'Per-SKU metric the outlier threshold applies to (recorded in every summary).'),
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
