@@ -4,7 +4,8 @@
  * RMSSE, the plan's MAPE, outlier count and conformal coverage at 80/95. Prints one markdown
  * table per data set and, last, one JSON line with every figure.
  *
- *   node -r tsx/cjs scripts/parity/accuracy.ts --superstore <superstore.csv> --births <births data.csv> [--skus 700] [--only name,...]
+ *   node -r tsx/cjs scripts/parity/accuracy.ts --superstore <superstore.csv> --births <births data.csv>
+ *     [--skus 700] [--only name,...] [--models A,B] [--policies p,q] [--n-windows 2]
  *
  * The two CSVs come from the same npm packages as the parity fixtures (see the steps at the top of
  * make_statsforecast_fixtures.py).
@@ -120,7 +121,8 @@ const r3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
 async function run(ds: DataSet, runs: { name: string; opts: Partial<BacktestOptions> }[]): Promise<Row[]> {
   const out: Row[] = [];
   for (const r of runs) {
-    const res = await backtestCatalogue(ds.series, { horizon: ds.horizon, windows: ds.windows, levels: LEVELS, keepSkus: false, ...r.opts });
+    const nWindows = Number(arg('n-windows') ?? 2);
+    const res = await backtestCatalogue(ds.series, { horizon: ds.horizon, windows: ds.windows, levels: LEVELS, nWindows, keepSkus: false, ...r.opts });
     out.push({ name: r.name, s: res.summary });
   }
   return out;
