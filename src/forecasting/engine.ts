@@ -1,5 +1,5 @@
 import { classifyDemand, type DemandClass } from './classify';
-import { conformalIntervals, conformityScores, DEFAULT_CONFORMAL_WINDOWS, type Interval } from './conformal';
+import { conformalIntervals, conformalWindows, conformityScores, DEFAULT_CONFORMAL_WINDOWS, type Interval } from './conformal';
 import type { ModelParams } from './models';
 import { predict } from './predict';
 import { selectModel, type SelectionOptions } from './select';
@@ -16,6 +16,8 @@ export interface ForecastOptions {
   levels?: readonly number[];
   /** Conformal calibration windows (default 2). */
   nWindows?: number;
+  /** A history too short for intervals: refuse (default, ForecastInputError) or omit them. */
+  shortIntervals?: 'refuse' | 'omit';
 }
 
 export interface SkuForecast {
@@ -79,6 +81,9 @@ export function forecastSku(series: SeriesInput, opts: ForecastOptions): SkuFore
   checkLength(series, model, seasonLength);
   const forecast = predict(series, model, modelParams, h);
   const out: SkuForecast = { model, demandClass, forecast, reason };
-  if (opts.levels?.length) out.intervals = predictIntervals(series, model, modelParams, forecast, opts.levels, opts.nWindows);
+  if (opts.levels?.length) {
+    const windows = conformalWindows(series.y.length, h, opts.nWindows ?? DEFAULT_CONFORMAL_WINDOWS);
+    if (windows >= 2 || opts.shortIntervals !== 'omit') out.intervals = predictIntervals(series, model, modelParams, forecast, opts.levels, opts.nWindows);
+  }
   return out;
 }
