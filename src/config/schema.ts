@@ -12,13 +12,14 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 
 export const SELECTION_POLICIES = ['plan', 'sbc', 'backtest-best', 'class-best'] as const;
 
-/** Comma-separated interval levels, each strictly between 0 and 100; normalised ascending; "" = none. */
+/** Comma-separated interval levels, each strictly between 0 and 100; normalised ascending; "" or "none" = none. */
 const levelList = z
   .string()
-  .regex(/^\s*(\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*)?\s*$/, 'must be comma-separated numbers')
+  .transform((s) => (s.trim() === 'none' ? '' : s))
+  .pipe(z.string().regex(/^\s*(\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*)?\s*$/, 'must be comma-separated numbers')
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean).map(Number))
   .refine((ls) => ls.every((l) => l > 0 && l < 100), 'each level must be strictly between 0 and 100')
-  .transform((ls) => [...new Set(ls)].sort((a, b) => a - b).join(','));
+  .transform((ls) => [...new Set(ls)].sort((a, b) => a - b).join(',')));
 
 /** Strict booleans: "true"/"false" only, so a typo is refused rather than read as false. */
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]);
@@ -73,7 +74,7 @@ export const CONFIG_KEYS = {
   TSB_ALPHA: key(num(0, 1), 0.1, 'number between 0 and 1', 'TSB demand-size smoothing constant.'),
   TSB_BETA: key(num(0, 1), 0.1, 'number between 0 and 1', 'TSB demand-probability smoothing constant.'),
   OUTLIER_MAPE_THRESHOLD: key(num(0, 1000), 25, 'percent, 0..1000', 'A SKU whose MAPE is above this is an outlier.'),
-  FORECAST_INTERVAL_LEVELS: key(levelList, '80,95', 'comma-separated levels strictly between 0 and 100, or "" for none', 'Conformal prediction-interval levels each forecast run stores and the API serves (?level=).'),
+  FORECAST_INTERVAL_LEVELS: key(levelList, '80,95', 'comma-separated levels strictly between 0 and 100, or "none"', 'Conformal prediction-interval levels each forecast run stores and the API serves (?level=).'),
   OUTLIER_METRIC: key(z.enum(['mape', 'wape', 'mase', 'rmsse']), 'mape', 'one of mape, wape, mase, rmsse', 'Per-SKU metric the outlier threshold applies to (recorded in every summary).'),
 } as const;
 

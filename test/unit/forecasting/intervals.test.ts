@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseConfigValue } from '../../../src/config/schema';
 import { conformalIntervals, conformityScores, parseLevels, validateWindows } from '../../../src/forecasting/conformal';
 import { forecastSku } from '../../../src/forecasting/engine';
 import { createModel, type ModelParams } from '../../../src/forecasting/models';
@@ -118,6 +119,11 @@ describe('parseLevels', () => {
   });
   test.each(['0', '100', '150', 'abc', '', '-5'])('refuses %p naming the flag', (v) => {
     expect(() => parseLevels([v])).toThrow(new RegExp(`--level must be a number strictly between 0 and 100 .*got "${v}"`));
+  });
+  test('FORECAST_INTERVAL_LEVELS: normalised, "none" for none, bad lists refused naming the key', () => {
+    expect(parseConfigValue('FORECAST_INTERVAL_LEVELS', '95, 80,95')).toBe('80,95');
+    expect(parseConfigValue('FORECAST_INTERVAL_LEVELS', 'none')).toBe('');
+    for (const bad of ['80,150', '0', '100', 'abc']) expect(() => parseConfigValue('FORECAST_INTERVAL_LEVELS', bad)).toThrow(/FORECAST_INTERVAL_LEVELS: .* refused/);
   });
   test('the window count must be at least 2', () => {
     expect(() => validateWindows(1)).toThrow(/--n-windows must be a whole number >= 2, got 1/);
