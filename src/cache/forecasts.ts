@@ -1,7 +1,6 @@
 import type { Pool } from 'pg';
 import { getEnvironmentConfig } from '../config/store';
 import type { ForecastConfig } from '../config/schema';
-import { runIntervalLevels } from '../db/forecasts';
 import type { CacheEntry, ForecastCache } from './types';
 
 /**
@@ -77,14 +76,15 @@ export async function readForecasts(
 ): Promise<Map<string, CachedForecast>> {
   const out = new Map<string, CachedForecast>();
   if (!skus.length) return out;
-  const { rows } = await pool.query<{ sku_id: string; ds: string; model: string; value: number }>(
-    `SELECT sku_id, ds, model, value FROM (
+  // the run's interval levels ride along on every row: no extra round trip for a run without intervals
+  const { rows } = await pool.query<{ sku_id: string; ds: string; model: string; value: number; levels: number[] | null }>(
+    `SELECT sku_id, ds, model, value, (SELECT interval_levels FROM forecast_runs WHERE id = $2) AS levels FROM (
        SELECT sku_id, ds, model, value, row_number() OVER (PARTITION BY sku_id ORDER BY ds) AS n
        FROM forecasts WHERE environment = $1 AND run_id = $2 AND sku_id = ANY($3)
      ) f WHERE n <= $4 ORDER BY sku_id, ds`,
     [environment, runId, skus, horizon],
   );
-  const levels = rows.length ? await runIntervalLevels(pool, runId) : [];
+  const levels = rows[0]?.levels ?? [];
   for (const r of rows) {
     let f = out.get(r.sku_id);
     if (!f) {
