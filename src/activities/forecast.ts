@@ -26,6 +26,7 @@ import {
 import { withTransaction } from '../db/pool';
 import { backtestSku, forecastSku, ForecastInputError, isModelName, parseLevels, SELECTION_POLICIES, type Interval, type ModelName, type SelectionOptions, type SeriesInput } from '../forecasting';
 import { countInto } from '../forecasting/counts';
+import { isValidIsoDate } from '../forecasting/dates';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
 
@@ -196,9 +197,7 @@ function checkOverride<K extends ConfigKey>(name: string, key: K, value: unknown
 }
 
 function checkRunDate(runDate: unknown): string {
-  if (typeof runDate !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(runDate) || addDays(runDate, 0) !== runDate) {
-    throw new BadInputError(`runDate: ${JSON.stringify(runDate)} refused: must be a date YYYY-MM-DD`);
-  }
+  if (!isValidIsoDate(runDate)) throw new BadInputError(`runDate: ${JSON.stringify(runDate)} refused: must be a date YYYY-MM-DD`);
   return runDate;
 }
 

@@ -7,8 +7,9 @@ import { ForecastReader, forLevels, knownSkus, MAX_HORIZON, currentRunId, runSku
 import { QueryLogWriter } from '../cache/query-log';
 import { CacheStatsRecorder } from '../cache/stats';
 import type { ForecastCache } from '../cache/types';
-import { startForecastRun } from '../client/commands/forecast-run';
+import { startForecastRun } from '../client/starters';
 import { ENVIRONMENTS, SELECTION_POLICIES } from '../config/schema';
+import { isValidIsoDate } from '../forecasting/dates';
 import { parseLevels } from '../forecasting/conformal';
 import { createMetrics } from './metrics';
 
@@ -94,11 +95,7 @@ function checkSku(sku: string): void {
 const triggerBody = z
   .object({
     env: z.enum(ENVIRONMENTS),
-    runDate: z
-      .string()
-      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
-      .refine((d) => { const t = Date.parse(`${d}T00:00:00Z`); return !Number.isNaN(t) && new Date(t).toISOString().startsWith(d); }, 'is not a calendar date')
-      .optional(),
+    runDate: z.string().refine(isValidIsoDate, 'is not a date YYYY-MM-DD').optional(),
     horizon: z.number().int().min(1).max(MAX_HORIZON).optional(),
     maxParallel: z.number().int().min(1).max(64).optional(),
     batchSize: z.number().int().min(1).max(100_000).optional(),

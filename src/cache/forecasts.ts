@@ -1,3 +1,4 @@
+import { MAX_HORIZON_DAYS } from '../forecasting/limits';
 import type { Pool } from 'pg';
 import { getEnvironmentConfig } from '../config/store';
 import type { ForecastConfig } from '../config/schema';
@@ -55,7 +56,7 @@ export function forLevels(f: CachedForecast, levels: readonly number[] | undefin
   };
 }
 
-export const MAX_HORIZON = 365;
+export const MAX_HORIZON = MAX_HORIZON_DAYS;
 
 export function forecastKey(environment: string, sku: string, horizon: number): string {
   return `neuro:forecast:${environment}:h${horizon}:${sku}`;

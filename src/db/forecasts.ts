@@ -1,3 +1,4 @@
+import { addDays } from '../forecasting/dates';
 import type { Pool, PoolClient } from 'pg';
 import type { SeriesInput } from '../forecasting/types';
 
@@ -15,7 +16,7 @@ const EPOCH_MS = Date.parse(`${EPOCH}T00:00:00Z`);
 
 export const dayNumber = (isoDate: string): number => Math.round((Date.parse(`${isoDate}T00:00:00Z`) - EPOCH_MS) / DAY_MS);
 export const dateOfDay = (day: number): string => new Date(EPOCH_MS + day * DAY_MS).toISOString().slice(0, 10);
-export const addDays = (isoDate: string, days: number): string => dateOfDay(dayNumber(isoDate) + days);
+export { addDays };
 
 export interface RunSnapshot {
   skus: number;

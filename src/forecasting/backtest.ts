@@ -8,7 +8,9 @@ import { chooseClassModels, selectModel, type ClassChoice, type SelectionOptions
 import { ForecastInputError, type ModelName, type SeriesInput } from './types';
 import { checkLength, defaultSeasonLength, MIN_HISTORY, validateHorizon, validateModelName, validateSeries } from './validate';
 
-export const DEFAULT_OUTLIER_MAPE = 25;
+import { DEFAULT_OUTLIER_MAPE } from './limits';
+
+export { DEFAULT_OUTLIER_MAPE };
 
 /** Per-SKU metric that decides outliers (OUTLIER_METRIC); the plan's is MAPE. */
 export const OUTLIER_METRICS = ['mape', 'wape', 'mase', 'rmsse'] as const;

@@ -3,7 +3,7 @@ import { buildApp, type ApiApp } from '../../src/api/server';
 import { createRedisCache, preloadRun } from '../../src/cache';
 import { forecastKey } from '../../src/cache/forecasts';
 import type { ForecastCache } from '../../src/cache/types';
-import { startForecastRun } from '../../src/client/commands/forecast-run';
+import { startForecastRun } from '../../src/client/starters';
 import { setConfig } from '../../src/config/store';
 import { forecastSku } from '../../src/forecasting/engine';
 import { isModelName } from '../../src/forecasting/models';
