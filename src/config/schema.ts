@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_OUTLIER_MAPE, MAX_HORIZON_DAYS } from '../forecasting/limits';
+import { OUTLIER_METRICS } from '../forecasting/backtest';
 import { SELECTION_POLICIES } from '../forecasting/select';
 
 /**
@@ -13,6 +14,15 @@ export const ENVIRONMENTS = ['staging', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
 export { SELECTION_POLICIES };
+
+/** Comma-separated interval levels, each strictly between 0 and 100; normalised ascending; "" or "none" = none. */
+const levelList = z
+  .string()
+  .transform((s) => (s.trim() === 'none' ? '' : s))
+  .pipe(z.string().regex(/^\s*(\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*)?\s*$/, 'must be comma-separated numbers')
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean).map(Number))
+  .refine((ls) => ls.every((l) => l > 0 && l < 100), 'each level must be strictly between 0 and 100')
+  .transform((ls) => [...new Set(ls)].sort((a, b) => a - b).join(',')));
 
 /** Strict booleans: "true"/"false" only, so a typo is refused rather than read as false. */
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]);
@@ -67,6 +77,8 @@ export const CONFIG_KEYS = {
   TSB_ALPHA: key(num(0, 1), 0.1, 'number between 0 and 1', 'TSB demand-size smoothing constant.'),
   TSB_BETA: key(num(0, 1), 0.1, 'number between 0 and 1', 'TSB demand-probability smoothing constant.'),
   OUTLIER_MAPE_THRESHOLD: key(num(0, 1000), DEFAULT_OUTLIER_MAPE, 'percent, 0..1000', 'A SKU whose MAPE is above this is an outlier.'),
+  FORECAST_INTERVAL_LEVELS: key(levelList, '80,95', 'comma-separated levels strictly between 0 and 100, or "none"', 'Conformal prediction-interval levels each forecast run stores and the API serves (?level=).'),
+  OUTLIER_METRIC: key(z.enum(OUTLIER_METRICS), 'mape', `one of ${OUTLIER_METRICS.join(', ')}`, 'Per-SKU metric the outlier threshold applies to (recorded in every summary).'),
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
