@@ -109,3 +109,15 @@ export async function importCsv(
   });
   return { skus: skus.size, rows };
 }
+
+/** How many SKUs the catalogue holds and the days its sales span (the demo reuses a matching catalogue). */
+export async function catalogueExtent(pool: Pool): Promise<{ skus: number; first: string | null; last: string | null }> {
+  const { rows } = await pool.query<{ skus: number; first: string | null; last: string | null }>(
+    'SELECT (SELECT count(*)::int FROM skus) AS skus, min(ds) AS first, max(ds) AS last FROM sales',
+  );
+  return rows[0];
+}
+
+export async function catalogueSkuIds(pool: Pool): Promise<string[]> {
+  return (await pool.query<{ id: string }>('SELECT id FROM skus ORDER BY id')).rows.map((r) => r.id);
+}

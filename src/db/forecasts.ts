@@ -353,3 +353,20 @@ export async function latestAccuracy(c: Queryable, environment: string, outlierT
   const r = rows[0];
   return { runId, skus: r.skus, mape: r.mape, wape: r.wape, mase: r.mase, outlierCount: r.outliers, outlierSkus: r.top };
 }
+
+/** Per-SKU backtest MAPE of a run (SKUs with one), for the cycle's charts. */
+export async function runSkuMape(c: Queryable, environment: string, runId: string): Promise<{ sku: string; model: string; mape: number }[]> {
+  const { rows } = await c.query<{ sku: string; model: string; mape: number }>(
+    'SELECT sku_id AS sku, model, mape FROM sku_accuracy WHERE environment = $1 AND run_id = $2 AND mape IS NOT NULL',
+    [environment, runId],
+  );
+  return rows;
+}
+
+export async function runBatchDurations(c: Queryable, runId: string): Promise<{ index: number; durationMs: number; skus: number }[]> {
+  const { rows } = await c.query<{ index: number; durationMs: number; skus: number }>(
+    'SELECT batch_index AS index, duration_ms AS "durationMs", skus FROM forecast_batches WHERE run_id = $1 ORDER BY batch_index',
+    [runId],
+  );
+  return rows;
+}
