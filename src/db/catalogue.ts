@@ -1,3 +1,4 @@
+import { addDays, parseIsoDate, todayUtc } from '../forecasting/dates';
 import { createReadStream, statSync } from 'node:fs';
 import type { Pool, PoolClient } from 'pg';
 import { readLongCsv, type LongRow } from '../forecasting/long-csv';
@@ -117,9 +118,8 @@ export interface GenerateOptions {
 }
 
 export function startDateFor(days: number, end?: string): string {
-  const last = end ? new Date(`${end}T00:00:00Z`) : new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() - 1));
-  if (Number.isNaN(last.getTime())) throw new Error(`--end must be a date YYYY-MM-DD, got "${end}"`);
-  return new Date(last.getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
+  const last = end === undefined ? addDays(todayUtc(), -1) : parseIsoDate(end, '--end');
+  return addDays(last, -(days - 1));
 }
 
 /** Generates the synthetic catalogue into the database in one transaction. Returns SKUs written. */
@@ -188,4 +188,18 @@ export async function importCsv(
     await flush();
   });
   return { skus: skus.size, rows };
+}
+
+/** How many SKUs the catalogue holds and the days its sales span (the demo reuses a matching catalogue). */
+export async function catalogueExtent(pool: Pool): Promise<{ skus: number; first: string | null; last: string | null }> {
+  const { rows } = await pool.query<{ skus: number; first: string | null; last: string | null }>(
+    // From the arrays' bounds (each starts and ends on a day with a sales row), not the per-day view.
+    `SELECT (SELECT count(*)::int FROM skus) AS skus, DATE '2000-01-01' + min(first_day) AS first,
+            DATE '2000-01-01' + max(first_day + length(qty) / 8 - 1) AS last FROM sales_history`,
+  );
+  return rows[0];
+}
+
+export async function catalogueSkuIds(pool: Pool): Promise<string[]> {
+  return (await pool.query<{ id: string }>('SELECT id FROM skus ORDER BY id')).rows.map((r) => r.id);
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startForecastRun } from '../../src/client/commands/forecast-run';
+import { startForecastRun } from '../../src/client/starters';
 import { testTemporal, testTemporalAddress, testWorkflowBundle, type TestDatabase, type TestTemporal } from '../helpers/env';
 import { RUN_DATE, catalogueDatabase, forecastCounts } from './forecast-run.helpers';
 
