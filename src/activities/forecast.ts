@@ -6,6 +6,7 @@ import {
   addDays,
   batchModelCounts,
   findBatch,
+  getRun,
   insertRun,
   latestAccuracy,
   loadBatchHistories,
@@ -17,10 +18,13 @@ import {
   unknownSkus,
   upsertAccuracy,
   upsertForecasts,
+  type BatchRecord,
   type ForecastedStats,
   type RunCompletion,
 } from '../db/forecasts';
 import { withTransaction } from '../db/pool';
+import { gcRecorder } from '../ops/gc';
+import { appMetrics } from '../ops/metrics';
 import { backtestSku, forecastSku, ForecastInputError, isModelName, SELECTION_POLICIES, type ModelName, type SelectionOptions, type SeriesInput } from '../forecasting';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
@@ -325,6 +329,8 @@ export function createForecastActivities(deps: ActivityDeps) {
         };
       }
       const sampler = rssSampler();
+      const gc = gcRecorder();
+      const rssStartMb = process.memoryUsage.rss() / (1024 * 1024);
       const started = performance.now();
       const histories = await loadBatchHistories(pool, input.runId, input.batchIndex, input.runDate);
       if (histories.length === 0) throw new BadInputError(`run ${input.runId} has no batch ${input.batchIndex}`);
@@ -352,13 +358,20 @@ export function createForecastActivities(deps: ActivityDeps) {
           if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         }
       }
-      const record = { runId: input.runId, batchIndex: input.batchIndex, skus: histories.length, attempt: ctx.info.attempt, durationMs: 0, peakRssMb: 0 };
+      const record: BatchRecord = { runId: input.runId, batchIndex: input.batchIndex, skus: histories.length, attempt: ctx.info.attempt, durationMs: 0, peakRssMb: 0, rssStartMb };
       await withTransaction(pool, async (c) => {
         await upsertForecasts(c, input.environment, input.runId, rows);
         record.durationMs = performance.now() - started;
         record.peakRssMb = sampler.stop() / (1024 * 1024);
+        record.rssEndMb = process.memoryUsage.rss() / (1024 * 1024);
+        record.gc = gc.stop();
         await recordBatch(c, record);
       });
+      const labels = { environment: input.environment };
+      appMetrics.batchDuration.observe(labels, record.durationMs / 1000);
+      appMetrics.skus.inc(labels, record.skus);
+      appMetrics.skusPerSecond.set(labels, record.skus / Math.max(1e-3, record.durationMs / 1000));
+      appMetrics.gcPause.set(labels, (record.gc?.maxMs ?? 0) / 1000);
       return {
         batchIndex: input.batchIndex,
         skus: record.skus,
@@ -378,10 +391,14 @@ export function createForecastActivities(deps: ActivityDeps) {
 
     async completeForecastRun(input: { runId: string; completion: RunCompletion }): Promise<void> {
       await markCompleted(pool, input.runId, input.completion);
+      const environment = (await getRun(pool, input.runId))?.environment ?? 'unknown';
+      appMetrics.runs.inc({ environment, status: 'completed' });
+      appMetrics.runDuration.observe({ environment }, input.completion.durationMs / 1000);
     },
 
     async failForecastRun(input: { runId: string; error: string }): Promise<void> {
       await markFailed(pool, input.runId, input.error);
+      appMetrics.runs.inc({ environment: (await getRun(pool, input.runId))?.environment ?? 'unknown', status: 'failed' });
     },
 
     /** Accuracy of the environment's most recent stored backtest, when a run does not backtest itself. */

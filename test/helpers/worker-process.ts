@@ -2,13 +2,14 @@
  * A worker in its own process, for crash tests: the test SIGKILLs it mid-run and starts another.
  * Settings come from the environment: TEMPORAL_ADDRESS, DATABASE_URL, TASK_QUEUE, optional
  * TEMPORAL_NAMESPACE, WORKFLOW_BUNDLE (a file with pre-built bundle code, to skip bundling) and
- * MAX_ACTIVITIES (activity slots of this worker).
+ * MAX_ACTIVITIES (activity slots of this worker), WORKER_METRICS_ADDRESS (the Prometheus endpoint).
  * Prints "ready" on stdout once it polls the task queue.
  */
 import { readFileSync } from 'node:fs';
 import { NativeConnection } from '@temporalio/worker';
 import { createMemoryCache } from '../../src/cache';
 import { createPool } from '../../src/db/pool';
+import { startWorkerTelemetry } from '../../src/workers/telemetry';
 import { createWorker } from '../../src/workers/worker';
 
 function required(name: string): string {
@@ -19,6 +20,7 @@ function required(name: string): string {
 
 async function main(): Promise<void> {
   const pool = createPool(required('DATABASE_URL'), { max: 4 });
+  const metrics = process.env.WORKER_METRICS_ADDRESS ? await startWorkerTelemetry({ metricsAddress: process.env.WORKER_METRICS_ADDRESS, pool }) : undefined;
   const connection = await NativeConnection.connect({ address: required('TEMPORAL_ADDRESS') });
   const bundlePath = process.env.WORKFLOW_BUNDLE;
   const worker = await createWorker({
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
   process.stdout.write('ready\n');
   await running;
   await connection.close();
+  await metrics?.close();
   await pool.end();
 }
 
