@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ENVIRONMENTS } from '../config/schema';
 import { stabilityFor } from '../db/ops';
+import type { StabilityReport } from './stability';
 
 /**
  * Application metrics of the worker process: what its activities did (forecast runs, batches,
@@ -45,34 +46,44 @@ export const appMetrics = {
   rollbacks: new Counter({ name: 'neuro_rollbacks_total', help: 'Rollbacks completed, by reason (the breached gate, or the kind of decision)', labelNames: ['reason'] as const, registers }),
 };
 
-/** The reason label of a rollback: the breached gate, else automatic or manual. Bounded on purpose. */
+/** The reason label of a rollback: the first breached gate, a failed step, else automatic or manual. Bounded on purpose. */
 export function rollbackReason(r: { automatic: boolean; reason: string }): string {
-  const gate = /\bgate[s]? ([a-z-]+)/.exec(r.reason)?.[1];
-  if (r.automatic && gate) return `gate:${gate}`;
-  return r.automatic ? 'automatic' : 'manual';
+  if (!r.automatic) return 'manual';
+  const gate = /^gate failed in [a-z]+: ([a-z-]+):/.exec(r.reason)?.[1];
+  if (gate) return `gate:${gate}`;
+  return r.reason.startsWith('step failed') ? 'step-failed' : 'automatic';
 }
 
 /** neuro_stability_score and neuro_incidents per environment over the last 7 days, read at scrape time. */
 export function registerStabilityMetrics(registry: Registry, pool: Pool, windowMs = 7 * 86_400_000): void {
-  const incidents = new Gauge({ name: 'neuro_incidents', help: 'Incidents in the last 7 days (failed runs, automatic rollbacks, SLO breaches)', labelNames: env, registers: [registry] });
-  new Gauge({
-    name: 'neuro_stability_score',
-    help: 'Stability score over the last 7 days (0-100; A+ >= 99.5)',
-    labelNames: env,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      incidents.reset();
+  // Both gauges collect in the same scrape: one measurement serves them.
+  let pending: Promise<StabilityReport[]> | undefined;
+  const measure = () =>
+    (pending ??= (async () => {
       const to = new Date();
-      try {
-        for (const environment of ENVIRONMENTS) {
-          const r = await stabilityFor(pool, environment, { from: new Date(to.getTime() - windowMs), to, label: '7d' });
-          if (r.score !== null) this.set({ environment }, r.score);
-          incidents.set({ environment }, r.incidents.length);
+      const from = new Date(to.getTime() - windowMs);
+      const out: StabilityReport[] = [];
+      for (const environment of ENVIRONMENTS) out.push(await stabilityFor(pool, environment, { from, to, label: '7d' }));
+      return out;
+    })().finally(() => (pending = undefined)));
+  const gauge = (name: string, help: string, value: (r: StabilityReport) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: env,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        try {
+          for (const r of await measure()) {
+            const v = value(r);
+            if (v !== null) this.set({ environment: r.environment }, v);
+          }
+        } catch {
+          // A scrape while the database is down still returns the other metrics.
         }
-      } catch {
-        // A scrape while the database is down still returns the other metrics.
-      }
-    },
-  });
+      },
+    });
+  gauge('neuro_stability_score', 'Stability score over the last 7 days (0-100; A+ >= 99.5)', (r) => r.score);
+  gauge('neuro_incidents', 'Incidents in the last 7 days (failed runs, automatic rollbacks, SLO breaches)', (r) => r.incidents.length);
 }

@@ -81,6 +81,7 @@ test('the worker endpoint serves temporal_ SDK metrics and the application metri
   expect(text).toMatch(/^neuro_forecast_batch_duration_seconds_count\{environment="staging"\} 3$/m);
   expect(text).toMatch(/^neuro_forecast_run_duration_seconds_count\{environment="staging"\} 1$/m);
   expect(text).toMatch(/^neuro_stability_score\{environment="staging"\} 100$/m);
+  expect(text).toMatch(/^neuro_incidents\{environment="staging"\} 0$/m);
   expect(text).toMatch(/^neuro_worker_process_resident_memory_bytes \d+/m);
   // the run's GC figures are stored with it
   const run = (await db.pool.query('SELECT gc_count, gc_total_ms, gc_max_ms, rss_samples FROM forecast_runs WHERE id = $1', [handle.workflowId])).rows[0];
