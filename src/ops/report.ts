@@ -67,8 +67,8 @@ export function rolloutTimelineSvg(r: RolloutTimeline, now: string): { svg: stri
     const ex = x(e.at);
     const color = e.kind === 'rollback' || e.kind === 'no-go' ? '#c0392b' : e.kind === 'go' ? '#2e7d32' : '#4a7fb5';
     parts.push(
-      `<line class="mark" x1="${ex}" x2="${ex}" y1="${top - 4}" y2="${axisY + 8 + i * 14}" stroke="${color}" stroke-dasharray="3 2"><title>${esc(`${e.at} ${e.text}`)}</title></line>`,
-      `<text x="${Math.min(ex + 3, width - 200)}" y="${axisY + 12 + i * 14}" fill="${color}">${esc(e.text.slice(0, 60))}</text>`,
+      `<line class="mark" x1="${ex}" x2="${ex}" y1="${top - 4}" y2="${axisY}" stroke="${color}" stroke-dasharray="3 2"><title>${esc(`${e.at} ${e.text}`)}</title></line>`,
+      `<text x="${left}" y="${axisY + 12 + i * 14}" fill="${color}">${esc(`${e.at.slice(11, 19)} ${e.text}`.slice(0, 80))}</text>`,
     );
   });
   parts.push('</svg>');
@@ -146,7 +146,7 @@ export function renderOpsReport(d: OpsReportData, now = new Date().toISOString()
     // data: icon: no favicon request (a 404 in the browser console) when served by the API
     '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">',
     `<title>Ops report ${esc(d.environment)} ${esc(d.from.slice(0, 10))} .. ${esc(d.to.slice(0, 10))}</title>`,
-    '<style>body{font-family:sans-serif;max-width:780px;margin:24px auto;color:#222}figure{margin:18px 0}figcaption{font-weight:bold;margin-bottom:4px}td,th{padding:3px 8px;text-align:left;border-bottom:1px solid #eee}.empty{color:#888}</style>',
+    '<style>body{font-family:sans-serif;max-width:780px;margin:24px auto;color:#222}figure{margin:18px 0}figcaption{font-weight:bold;margin-bottom:4px}td,th{padding:3px 8px;text-align:left;border-bottom:1px solid #eee}.empty{color:#888}pre{white-space:pre-wrap}</style>',
     `</head><body><h1>Ops report: ${esc(d.environment)}, ${d.days.length} days to ${esc(d.to.slice(0, 10))}</h1>`,
     `<p>Stability score over the window: <b>${s.score === null ? 'no data' : `${s.score.toFixed(2)}/100`}</b> (grade <b>${esc(s.grade)}</b>), ${s.incidents.length} incidents.</p>`,
     `<table><tr><th>component</th><th>value</th><th>weight</th><th>detail</th></tr>${s.components
