@@ -108,6 +108,22 @@ test('`neuro report` writes the ops report next to the release files', async () 
   expect(html).toMatch(/Rollout v19\.3-test-rollout \(v19\.3-batch-delay\): rolled-back/);
 });
 
+test('GET /report: the same page from the API; bad parameters are named', async () => {
+  const api = await startApiServer({ pool: stack.db.pool, cache: createMemoryCache(), taskQueue: stack.temporal.taskQueue, port: 0, log: () => undefined });
+  try {
+    const res = await fetch(`${api.url}/report?env=production&days=4`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html.match(/<figure class="chart" data-points="[1-9]/g)).toHaveLength(8);
+    const bad = await fetch(`${api.url}/report?days=91`);
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toBe('days must be a whole number from 1 to 90, got "91"');
+    expect((await fetch(`${api.url}/report?env=qa`)).status).toBe(400);
+  } finally {
+    await api.close();
+  }
+});
+
 (CHROMIUM ? describe : describe.skip)(`ops report in headless Chromium${CHROMIUM ? '' : ' (SKIPPED: no chromium; apt-get install chromium, or set CHROMIUM_PATH)'}`, () => {
   test('GET /report loads with no console errors, and every chart has data', async () => {
     const { chromium } = await import('playwright-core');
