@@ -117,7 +117,7 @@ test('GET /report: the same page from the API; bad parameters are named', async 
     expect(html.match(/<figure class="chart" data-points="[1-9]/g)).toHaveLength(8);
     const bad = await fetch(`${api.url}/report?days=91`);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toBe('days must be a whole number from 1 to 90, got "91"');
+    expect(((await bad.json()) as { error: string }).error).toBe('days must be a whole number from 1 to 90, got "91"');
     expect((await fetch(`${api.url}/report?env=qa`)).status).toBe(400);
   } finally {
     await api.close();
