@@ -155,6 +155,21 @@ export interface TimelineEntry {
   detail?: string;
 }
 
+/** Message payloads (signals and updates of the same name). */
+export interface ApprovePayload {
+  role: string;
+  by: string;
+  comment?: string;
+}
+export interface DecisionPayload {
+  by: string;
+  reason: string;
+}
+/** GO may knowingly accept gates that stayed inconclusive (too little data); they are recorded. */
+export interface GoPayload extends DecisionPayload {
+  acceptInconclusive?: boolean;
+}
+
 export interface RolloutStatus {
   release: string;
   workflowId: string;

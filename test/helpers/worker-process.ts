@@ -2,7 +2,8 @@
  * A worker in its own process, for crash tests: the test SIGKILLs it mid-run and starts another.
  * Settings come from the environment: TEMPORAL_ADDRESS, DATABASE_URL, TASK_QUEUE, optional
  * TEMPORAL_NAMESPACE, WORKFLOW_BUNDLE (a file with pre-built bundle code, to skip bundling) and
- * MAX_ACTIVITIES (activity slots of this worker), WORKER_METRICS_ADDRESS (the Prometheus endpoint).
+ * MAX_ACTIVITIES (activity slots of each of its workers), ROLE (workflows, forecast or all, default all)
+ * and WORKER_METRICS_ADDRESS (the Prometheus endpoint).
  * Prints "ready" on stdout once it polls the task queue.
  */
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { createMemoryCache } from '../../src/cache';
 import { createPool } from '../../src/db/pool';
 import { startWorkerTelemetry } from '../../src/workers/telemetry';
-import { createWorker } from '../../src/workers/worker';
+import { createWorker, type WorkerRole } from '../../src/workers/worker';
 
 function required(name: string): string {
   const v = process.env[name];
@@ -23,13 +24,16 @@ async function main(): Promise<void> {
   const metrics = process.env.WORKER_METRICS_ADDRESS ? await startWorkerTelemetry({ metricsAddress: process.env.WORKER_METRICS_ADDRESS, pool }) : undefined;
   const connection = await NativeConnection.connect({ address: required('TEMPORAL_ADDRESS') });
   const bundlePath = process.env.WORKFLOW_BUNDLE;
+  const slots = process.env.MAX_ACTIVITIES ? { maxConcurrentActivityTaskExecutions: Number(process.env.MAX_ACTIVITIES) } : undefined;
   const worker = await createWorker({
     connection,
     namespace: process.env.TEMPORAL_NAMESPACE || 'default',
     taskQueue: required('TASK_QUEUE'),
     deps: { pool, cache: createMemoryCache() },
     workflowBundle: bundlePath ? { code: readFileSync(bundlePath, 'utf8') } : undefined,
-    options: process.env.MAX_ACTIVITIES ? { maxConcurrentActivityTaskExecutions: Number(process.env.MAX_ACTIVITIES) } : undefined,
+    role: (process.env.ROLE as WorkerRole | undefined) ?? 'all',
+    options: slots,
+    forecastOptions: slots,
   });
   const stop = () => worker.shutdown();
   process.once('SIGTERM', stop);
