@@ -37,3 +37,31 @@ export function rolloutDetails(st: RolloutStatus): string {
   if (st.rollback) lines.push(`rollback (${st.rollback.automatic ? 'automatic' : `by ${st.rollback.by}`}): ${st.rollback.reason}`);
   return lines.join('\n\n');
 }
+
+/** The name of a watch's durable timer in the Web UI: "soak check 2/4 (6h)", "monitor cycle 1/1 (12h)", "soak end (30s)". */
+export function watchTimerSummary(
+  environment: 'staging' | 'production',
+  w: { startMs: number; windowMs: number; cycles: number; intervalMs: number },
+  pos: { cyclesDone: number },
+  untilMs: number,
+  sleepMs: number,
+  cycleDueAt: (i: number) => number,
+): string {
+  const phase = environment === 'staging' ? 'soak' : 'monitor';
+  const end = w.startMs + w.windowMs;
+  const what =
+    pos.cyclesDone < w.cycles && untilMs === cycleDueAt(pos.cyclesDone)
+      ? `cycle ${pos.cyclesDone + 1}/${w.cycles}`
+      : untilMs >= end
+        ? 'end'
+        : `check ${Math.round((untilMs - w.startMs) / w.intervalMs)}/${Math.max(1, Math.ceil(w.windowMs / w.intervalMs))}`;
+  return `${phase} ${what} (${duration(sleepMs)})`;
+}
+
+/** 300 -> "300 ms", 1500 -> "1.5 s", 120000 -> "2 min", 21600000 -> "6 h". */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${+(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${+(ms / 60_000).toFixed(1)} min`;
+  return `${+(ms / 3_600_000).toFixed(1)} h`;
+}

@@ -24,6 +24,7 @@ export async function startBacktest(client: Client, input: BacktestInput, taskQu
       { key: STATUS, value: 'running' },
       { key: TRIGGER, value: 'cli' },
     ],
+    staticSummary: `backtest ${environment} ${runDate}${input.model ? ` (${input.model})` : input.policy ? ` (policy ${input.policy})` : ''}`,
   });
 }
 

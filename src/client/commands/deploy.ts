@@ -34,6 +34,8 @@ export async function startPostDeployPrefetch(client: Client, input: { environme
         { key: ENVIRONMENT, value: environment },
         { key: TRIGGER, value: 'post-deploy' },
       ],
+      staticSummary: `post-deploy prefetch ${environment}, deploy ${input.deployId}`,
+      staticDetails: 'Waits PREFETCH_POST_DEPLOY_DELAY_MS (a durable timer) so services settle, then warms the cache with a prefetch child.',
     });
     return { workflowId, started: true };
   } catch (err) {

@@ -38,7 +38,25 @@ export async function startForecastRun(
       { key: TRIGGER, value: trigger },
     ],
     memo: { trigger, environment, runDate },
+    // What the Web UI's workflow list and header show.
+    staticSummary: `forecast ${environment} ${runDate} (${trigger})`,
+    staticDetails: forecastRunDetails(input),
   });
+}
+
+/** The run's settings in one markdown line: what differs from the environment's configuration. */
+export function forecastRunDetails(input: ForecastRunInput): string {
+  const o = [
+    input.batchSize !== undefined && `batch size ${input.batchSize}`,
+    input.delayMs !== undefined && `batch delay ${input.delayMs} ms`,
+    input.horizon !== undefined && `horizon ${input.horizon} days`,
+    input.policy && `policy ${input.policy}`,
+    input.maxParallel !== undefined && `${input.maxParallel} batches at once`,
+    input.skus && `${input.skus.length} SKUs`,
+    input.preload === false && 'no cache preload',
+    input.accuracy && input.accuracy !== 'backtest' && `accuracy: ${input.accuracy}`,
+  ].filter(Boolean);
+  return o.length ? `Overrides: ${o.join(', ')}; the rest from the environment's configuration.` : "Settings from the environment's configuration (STREAMING_BATCH_DELAY_MS read before each gap).";
 }
 
 export function describeProgress(p: ForecastRunProgress): string {

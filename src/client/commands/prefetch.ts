@@ -20,6 +20,7 @@ export async function startPrefetch(
       { key: ENVIRONMENT, value: input.environment },
       { key: TRIGGER, value: input.trigger },
     ],
+    staticSummary: `prefetch ${input.environment} (${input.trigger})${input.topN ? `, top ${input.topN}` : ''}`,
   });
 }
 

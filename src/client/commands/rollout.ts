@@ -22,6 +22,18 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** What the Web UI shows under a rollout's summary: the change set, the plan's windows, gates and sign-offs. */
+export function rolloutStartDetails(input: RolloutInput): string {
+  const gates = input.gates.map((g) => `${g.gate} ${g.comparator} ${g.threshold}${g.baselineFactor ? ` (and x${+g.baselineFactor.toFixed(3)} of baseline)` : ''}`);
+  return [
+    `**Changes**: ${Object.entries(input.changes).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')} (author ${input.author}${input.plan ? `, plan ${input.plan}` : ''})`,
+    `**Staging**: ${input.validation.cycles} forecast cycles over a ${formatDuration(input.validation.soakMs)} soak, checks every ${formatDuration(input.validation.checkIntervalMs)}`,
+    `**Gates**: ${gates.join('; ') || 'none'}`,
+    `**Sign-offs**: ${input.signOffs.join(', ') || 'none'}, then GO within ${formatDuration(input.approvalTimeoutMs)}`,
+    `**Production**: monitored for ${formatDuration(input.monitor.windowMs)}; any breached gate or a rollback signal restores every changed key`,
+  ].join('\n\n');
+}
+
 /** Starts the workflow; refuses a second active rollout of the same release. */
 export async function startRollout(client: Client, input: RolloutInput, taskQueue: string): Promise<string> {
   const workflowId = rolloutWorkflowId(input.release);
@@ -36,6 +48,8 @@ export async function startRollout(client: Client, input: RolloutInput, taskQueu
         { key: STATUS, value: 'running' },
       ]),
       memo: { plan: input.plan ?? null, description: input.description, author: input.author, changes: input.changes },
+      staticSummary: `rollout ${input.release}: ${input.description}`,
+      staticDetails: rolloutStartDetails(input),
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
