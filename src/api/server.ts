@@ -3,13 +3,15 @@ import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { ForecastReader, knownSkus, MAX_HORIZON, currentRunId, runSkus, type CachedForecast } from '../cache/forecasts';
+import { ForecastReader, forLevels, knownSkus, MAX_HORIZON, currentRunId, runSkus, type CachedForecast } from '../cache/forecasts';
 import { QueryLogWriter } from '../cache/query-log';
 import { CacheStatsRecorder } from '../cache/stats';
 import type { ForecastCache } from '../cache/types';
-import { startForecastRun } from '../client/commands/forecast-run';
+import { startForecastRun } from '../client/starters';
 import { ENVIRONMENTS, SELECTION_POLICIES } from '../config/schema';
 import { loadOpsReport } from '../db/ops';
+import { isValidIsoDate } from '../forecasting/dates';
+import { parseLevels } from '../forecasting/conformal';
 import { renderOpsReport } from '../ops/report';
 import { createMetrics } from './metrics';
 
@@ -69,6 +71,25 @@ function parseQuery(raw: unknown, allowed: string[]): { env: string; horizon?: n
   return { env, horizon, q };
 }
 
+/** `level=80,95`: prediction-interval levels to serve (conformal bounds stored with the run). */
+function parseLevelParam(q: Record<string, unknown>): number[] | undefined {
+  const raw = oneParam(q, 'level');
+  if (raw === undefined) return undefined;
+  try {
+    return parseLevels([raw], 'level');
+  } catch (e) {
+    throw new BadRequest((e as Error).message);
+  }
+}
+
+function servedLevels(f: CachedForecast, levels: number[] | undefined): CachedForecast {
+  try {
+    return forLevels(f, levels);
+  } catch (e) {
+    throw new BadRequest((e as Error).message);
+  }
+}
+
 function checkSku(sku: string): void {
   if (!SKU_RE.test(sku)) throw new BadRequest(`SKU "${sku.slice(0, 120)}" is not a valid id (letters, digits, . _ : -, up to 100 characters)`);
 }
@@ -76,11 +97,7 @@ function checkSku(sku: string): void {
 const triggerBody = z
   .object({
     env: z.enum(ENVIRONMENTS),
-    runDate: z
-      .string()
-      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
-      .refine((d) => { const t = Date.parse(`${d}T00:00:00Z`); return !Number.isNaN(t) && new Date(t).toISOString().startsWith(d); }, 'is not a calendar date')
-      .optional(),
+    runDate: z.string().refine(isValidIsoDate, 'is not a calendar date YYYY-MM-DD').optional(),
     horizon: z.number().int().min(1).max(MAX_HORIZON).optional(),
     maxParallel: z.number().int().min(1).max(64).optional(),
     batchSize: z.number().int().min(1).max(100_000).optional(),
@@ -128,7 +145,8 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
 
   app.get('/api/v1/forecasts/:sku', async (req: FastifyRequest<{ Params: { sku: string } }>, reply: FastifyReply) => {
     const started = process.hrtime.bigint();
-    const { env, horizon: asked } = parseQuery(req.query, ['env', 'horizon']);
+    const { env, horizon: asked, q } = parseQuery(req.query, ['env', 'horizon', 'level']);
+    const levels = parseLevelParam(q);
     const sku = req.params.sku;
     checkSku(sku);
     const horizon = asked ?? (await reader.config(env)).FORECAST_HORIZON_DAYS;
@@ -140,12 +158,13 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     account(env, forecast, hit, ms);
     observe('forecast', hit ? 'hit' : 'miss', 200, started);
-    return reply.header('x-cache', hit ? 'hit' : 'miss').send(forecast);
+    return reply.header('x-cache', hit ? 'hit' : 'miss').send(servedLevels(forecast, levels));
   });
 
   app.get('/api/v1/forecasts', async (req, reply) => {
     const started = process.hrtime.bigint();
-    const { env, horizon: asked, q } = parseQuery(req.query, ['env', 'horizon', 'skus']);
+    const { env, horizon: asked, q } = parseQuery(req.query, ['env', 'horizon', 'skus', 'level']);
+    const levels = parseLevelParam(q);
     const list = oneParam(q, 'skus');
     if (!list) throw new BadRequest('skus is required: a comma-separated list of SKU ids');
     const skus = [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
@@ -161,7 +180,7 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     for (const sku of skus) {
       const r = results.get(sku);
       if (r?.forecast) {
-        forecasts.push(r.forecast);
+        forecasts.push(servedLevels(r.forecast, levels));
         account(env, r.forecast, r.hit, ms);
         if (r.hit) hits++;
       } else missing.push(sku);

@@ -1,3 +1,4 @@
+import { isValidIsoDate } from './dates';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 
@@ -31,13 +32,7 @@ const HEADERS: Record<string, [string, string, string]> = {
   'sku,date,quantity': ['sku', 'date', 'quantity'],
 };
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-export function isValidIsoDate(s: string): boolean {
-  if (!ISO_DATE.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
+export { isValidIsoDate };
 
 /**
  * Streams a long CSV line by line (never buffering the whole file) and yields valid rows.

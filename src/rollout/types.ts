@@ -3,7 +3,9 @@
  * the workflow bundle imports this file.
  */
 
-export type Environment = 'staging' | 'production';
+import type { Environment } from '../config/schema';
+
+export type { Environment };
 /** A config value as stored (JSON); null in a snapshot = no override (the key is on its default). */
 export type ConfigValue = string | number | boolean;
 export type Overrides = Record<string, ConfigValue | null>;

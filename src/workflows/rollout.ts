@@ -23,6 +23,7 @@ import type { RolloutRun, WatchPlan } from '../rollout/decisions';
 import { overallStatus } from '../rollout/gates';
 import type { Environment, GateSpec, RolloutInput, RolloutStage, RolloutState, RolloutStatus } from '../rollout/types';
 import { forecastRun } from './forecast-run';
+import { cyclePrefetchId, rolloutCycleId, rolloutPostDeployId } from './ids';
 import {
   approveSignal,
   approveUpdate,
@@ -141,7 +142,7 @@ async function pipeline(ro: Rollout, raw: RolloutInput): Promise<void> {
   let prefetchChild: ChildWorkflowHandle<typeof postDeployPrefetch> | undefined;
   if (input.monitor.postDeployPrefetch) {
     prefetchChild = await startChild(postDeployPrefetch, {
-      workflowId: `${r.st.workflowId}-post-deploy-prefetch`,
+      workflowId: rolloutPostDeployId(r.st.workflowId),
       args: [{ environment: 'production', deployId: `rollout-${r.st.release}` }],
       cancellationType: ChildWorkflowCancellationType.TRY_CANCEL,
       staticSummary: `post-deploy prefetch after promoting ${r.st.release} to production`,
@@ -256,13 +257,13 @@ async function applyTo({ r, input, compensations }: Rollout, environment: Enviro
 
 /** One forecastRun child (and in staging, for a prefetch change, a prefetch child after it). */
 async function forecastCycle({ r, input }: Rollout, environment: Environment, label: string): Promise<void> {
-  const id = `${r.st.workflowId}-${environment}-${label}`;
+  const id = rolloutCycleId(r.st.workflowId, environment, label);
   log(r, `${label} started`, `forecastRun ${id}`);
   const cancellationType = ChildWorkflowCancellationType.TRY_CANCEL;
   const staticSummary = `${label} of rollout ${r.st.release} (${environment})`;
   await executeChild(forecastRun, { workflowId: id, args: [{ environment, trigger: 'rollout', ...(input.validation.forecast ?? {}) }], cancellationType, staticSummary });
   if (environment === 'staging' && input.validation.prefetch) {
-    await executeChild(prefetch, { workflowId: `${id}-prefetch`, args: [{ environment, trigger: 'rollout' }], cancellationType, staticSummary: `prefetch after ${staticSummary}` });
+    await executeChild(prefetch, { workflowId: cyclePrefetchId(id), args: [{ environment, trigger: 'rollout' }], cancellationType, staticSummary: `prefetch after ${staticSummary}` });
   }
   log(r, `${label} done`);
 }

@@ -1,6 +1,6 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { startForecastRun } from '../../src/client/commands/forecast-run';
+import { startForecastRun } from '../../src/client/starters';
 import { noGoUpdate } from '../../src/workflows/messages';
 import { RUN_DATE, historyEvents, startStack, type HistoryEvent, type Stack } from './forecast-run.helpers';
 import { rehearsal, start, untilStatus, waitFor } from './rollout.helpers';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startForecastRun } from '../../src/client/commands/forecast-run';
+import { startForecastRun } from '../../src/client/starters';
 import { parseBindAddress } from '../../src/workers/telemetry';
 import { testTemporal, testTemporalAddress, testWorkflowBundle, type TestDatabase, type TestTemporal } from '../helpers/env';
 import { RUN_DATE, catalogueDatabase } from './forecast-run.helpers';

@@ -95,7 +95,7 @@ test('P1: 24 h soak, checks every 6 h on the grid, 3 cycles; GO at hour 71 of th
   const deadlineAfterSoak = Date.parse(status.deadlines.approvalDeadline!) - Date.parse(status.deadlines.soakEndsAt!);
   expect(deadlineAfterSoak).toBeGreaterThanOrEqual(72 * H);
   expect(deadlineAfterSoak).toBeLessThan(72 * H + MIN);
-}, 180_000);
+}, 120_000);
 
 test('P1: no GO within 72 h of the approval stage ends in NO-GO, exactly at the deadline, staging restored', async () => {
   const fakes = fakeActivities();
@@ -107,7 +107,7 @@ test('P1: no GO within 72 h of the approval stage ends in NO-GO, exactly at the 
   expect(status.rollback?.restored).toEqual(['staging']);
   expect(fakes.config.staging.STREAMING_BATCH_DELAY_MS).toBe(500);
   expect(hoursOf(fakes.calls, 'applyConfig', 'production')).toEqual([]);
-}, 180_000);
+}, 120_000);
 
 test('P2: 48 h validation with 2 daily cycles, each followed by a prefetch; rollback signal at hour 30 restores staging', async () => {
   const fakes = fakeActivities();
@@ -116,21 +116,22 @@ test('P2: 48 h validation with 2 daily cycles, each followed by a prefetch; roll
     await untilState(h, 'running');
     const applied = () => fakes.calls.find((c) => c.name === 'applyConfig');
     for (let i = 0; i < 100 && !applied(); i++) await env.sleep('1 second');
-    await env.sleep(applied()!.at + 30 * H - (await env.currentTimeMs()));
+    // A minute into hour 30, so the signal does not land in the same workflow task as the 30 h check
+    // (the Java test server rejects a task that schedules and cancels one activity together).
+    await env.sleep(applied()!.at + 30 * H + MIN - (await env.currentTimeMs()));
     await h.signal(rollbackSignal, { by: 'on-call', reason: 'hit rate dipped at hour 30' });
     return h.result();
   });
   expect(status.state).toBe('rolled-back');
   expect(hoursOf(fakes.calls, 'prepareForecastRun', 'staging')).toEqual([0, 24]);
   expect(hoursOf(fakes.calls, 'prefetchTopQueries')).toEqual([0, 24]);
-  // Checks every 6 h (the one due with the day-2 cycle is that cycle's) until the rollback at hour 30
-  // (a check due at that same moment may or may not come first); nothing after it, nothing in production.
-  expect(hoursOf(fakes.calls, 'evaluateRolloutGates', 'staging').filter((h) => h < 30)).toEqual([0, 6, 12, 18, 24]);
-  expect(hoursOf(fakes.calls, 'evaluateRolloutGates').filter((h) => h > 30)).toEqual([]);
+  // Checks every 6 h (the one due with the day-2 cycle is that cycle's) up to the rollback in hour 30;
+  // nothing after it, nothing in production.
+  expect(hoursOf(fakes.calls, 'evaluateRolloutGates')).toEqual([0, 6, 12, 18, 24, 30]);
   expect(Math.round((Date.parse(status.rollback!.requestedAt) - Date.parse(status.changes.environments.staging!.appliedAt)) / H)).toBe(30);
   expect(status.rollback?.restored).toEqual(['staging']);
   expect(fakes.config.staging.PREFETCH_TOP_N_QUERIES).toBe(50);
-}, 180_000);
+}, 120_000);
 
 test('P3: 7-day validation with a daily cycle and daily checks, gates at the right moments, history bounded', async () => {
   const fakes = fakeActivities();
@@ -149,7 +150,7 @@ test('P3: 7-day validation with a daily cycle and daily checks, gates at the rig
   expect(hoursOf(fakes.calls, 'evaluateRolloutGates', 'staging')).toEqual([0, 24, 48, 72, 96, 120, 144, 168]);
   // Seven days of rollout (children aside) stay a small history: about 10 events per check.
   expect(historyEvents).toBeLessThan(400);
-}, 180_000);
+}, 120_000);
 
 test('postDeployPrefetch: the 2-minute durable timer, then the prefetch child', async () => {
   const fakes = fakeActivities();

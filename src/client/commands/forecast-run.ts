@@ -1,63 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { infraFromEnv, parseEnvironment } from '../../config/schema';
-import type { forecastRun, ForecastRunInput, ForecastRunResult } from '../../workflows/forecast-run';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { forecastRun, ForecastRunResult } from '../../workflows/forecast-run';
 import { progressQuery, type ForecastRunProgress } from '../../workflows/messages';
-import { ENVIRONMENT, RUN_DATE, STATUS, TRIGGER } from '../../workflows/search-attributes';
 import { formatMs, ProgressBar } from '../progress';
 import { connectTemporal, readDevState } from '../services';
+import { startForecastRun } from '../starters';
 
 export type { ForecastRunInput, ForecastRunResult } from '../../workflows/forecast-run';
-
-export const todayUtc = (): string => new Date().toISOString().slice(0, 10);
-
-/**
- * Starts a forecastRun: the one entry point for the CLI, the API's trigger-forecast route, rollouts
- * and the demo. The environment and run date are checked here so a typo fails before anything
- * starts; the workflow validates the rest. Workflow id: forecast-<env>-<runDate>-<8 hex>.
- */
-export async function startForecastRun(
-  client: Client,
-  input: ForecastRunInput,
-  taskQueue: string = infraFromEnv().taskQueue,
-): Promise<WorkflowHandleWithFirstExecutionRunId<typeof forecastRun>> {
-  const environment = parseEnvironment(input.environment);
-  const runDate = input.runDate ?? todayUtc();
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(runDate) || Number.isNaN(Date.parse(`${runDate}T00:00:00Z`))) {
-    throw new Error(`run date must be YYYY-MM-DD, got "${runDate}"`);
-  }
-  const trigger = input.trigger ?? 'manual';
-  return client.workflow.start<typeof forecastRun>('forecastRun', {
-    taskQueue,
-    workflowId: `forecast-${environment}-${runDate}-${randomUUID().slice(0, 8)}`,
-    args: [{ ...input, environment, runDate, trigger }],
-    typedSearchAttributes: [
-      { key: ENVIRONMENT, value: environment },
-      { key: RUN_DATE, value: runDate },
-      { key: STATUS, value: 'running' },
-      { key: TRIGGER, value: trigger },
-    ],
-    memo: { trigger, environment, runDate },
-    // What the Web UI's workflow list and header show.
-    staticSummary: `forecast ${environment} ${runDate} (${trigger})`,
-    staticDetails: forecastRunDetails(input),
-  });
-}
-
-/** The run's settings in one markdown line: what differs from the environment's configuration. */
-export function forecastRunDetails(input: ForecastRunInput): string {
-  const o = [
-    input.batchSize !== undefined && `batch size ${input.batchSize}`,
-    input.delayMs !== undefined && `batch delay ${input.delayMs} ms`,
-    input.horizon !== undefined && `horizon ${input.horizon} days`,
-    input.policy && `policy ${input.policy}`,
-    input.maxParallel !== undefined && `${input.maxParallel} batches at once`,
-    input.skus && `${input.skus.length} SKUs`,
-    input.preload === false && 'no cache preload',
-    input.accuracy && input.accuracy !== 'backtest' && `accuracy: ${input.accuracy}`,
-  ].filter(Boolean);
-  return o.length ? `Overrides: ${o.join(', ')}; the rest from the environment's configuration.` : "Settings from the environment's configuration (STREAMING_BATCH_DELAY_MS read before each gap).";
-}
 
 export function describeProgress(p: ForecastRunProgress): string {
   const parts = [`batch ${p.batchesDone}/${p.batchesTotal}`, `${p.skusDone}/${p.skusTotal} SKUs`];
