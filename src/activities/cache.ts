@@ -1,5 +1,6 @@
 import { preloadRun, recordSkippedPrefetch, runPrefetch, type PrefetchCounts, type PrefetchRunInput, type PrefetchTrigger } from '../cache/prefetch';
 import { parseEnvironment } from '../config/schema';
+import { appMetrics } from '../ops/metrics';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
 
@@ -35,6 +36,9 @@ export function createCacheActivities({ pool, cache }: ActivityDeps) {
     async prefetchTopQueries(input: PrefetchActivityInput): Promise<PrefetchActivityResult> {
       checkPrefetchInput(input);
       const r = await runPrefetch(pool, cache, input);
+      const labels = { environment: input.environment, trigger: input.trigger };
+      appMetrics.prefetchKeys.inc(labels, r.keysWarmed);
+      appMetrics.prefetchDuration.observe(labels, r.durationMs / 1000);
       return {
         status: r.status,
         runId: r.runId,

@@ -7,6 +7,7 @@ import {
   batchModelCounts,
   batchSkuIds,
   findBatch,
+  getRun,
   insertRun,
   latestAccuracy,
   loadBatchHistories,
@@ -21,12 +22,15 @@ import {
   upsertForecasts,
   upsertIntervals,
   runIntervalLevels,
+  type BatchRecord,
   type IntervalRows,
   type ForecastedStats,
   type RunCompletion,
 } from '../db/forecasts';
 import { withTransaction } from '../db/pool';
 import { backtestSku, forecastSku, ForecastInputError, isModelName, parseLevels, SELECTION_POLICIES, type Interval, type ModelName, type SelectionOptions, type SeriesInput } from '../forecasting';
+import { gcRecorder } from '../ops/gc';
+import { appMetrics } from '../ops/metrics';
 import { countInto } from '../forecasting/counts';
 import { isValidIsoDate } from '../forecasting/dates';
 import type { ActivityDeps } from './deps';
@@ -334,6 +338,8 @@ export function createForecastActivities(deps: ActivityDeps) {
         };
       }
       const sampler = rssSampler();
+      const gc = gcRecorder();
+      const rssStartMb = process.memoryUsage.rss() / (1024 * 1024);
       const started = performance.now();
       const skuIds = await batchSkuIds(pool, input.runId, input.batchIndex);
       if (skuIds.length === 0) throw new BadInputError(`run ${input.runId} has no batch ${input.batchIndex}`);
@@ -374,14 +380,21 @@ export function createForecastActivities(deps: ActivityDeps) {
           if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         }
       }
-      const record = { runId: input.runId, batchIndex: input.batchIndex, skus: skuIds.length, attempt: ctx.info.attempt, durationMs: 0, peakRssMb: 0 };
+      const record: BatchRecord = { runId: input.runId, batchIndex: input.batchIndex, skus: skuIds.length, attempt: ctx.info.attempt, durationMs: 0, peakRssMb: 0, rssStartMb };
       await withTransaction(pool, async (c) => {
         await upsertForecasts(c, input.environment, input.runId, rows);
         await upsertIntervals(c, input.environment, input.runId, ivRows);
         record.durationMs = performance.now() - started;
         record.peakRssMb = sampler.stop() / (1024 * 1024);
+        record.rssEndMb = process.memoryUsage.rss() / (1024 * 1024);
+        record.gc = gc.stop();
         await recordBatch(c, record);
       });
+      const labels = { environment: input.environment };
+      appMetrics.batchDuration.observe(labels, record.durationMs / 1000);
+      appMetrics.skus.inc(labels, record.skus);
+      appMetrics.skusPerSecond.set(labels, record.skus / Math.max(1e-3, record.durationMs / 1000));
+      appMetrics.gcPause.set(labels, (record.gc?.maxMs ?? 0) / 1000);
       return {
         batchIndex: input.batchIndex,
         skus: record.skus,
@@ -401,10 +414,14 @@ export function createForecastActivities(deps: ActivityDeps) {
 
     async completeForecastRun(input: { runId: string; completion: RunCompletion }): Promise<void> {
       await markCompleted(pool, input.runId, input.completion);
+      const environment = (await getRun(pool, input.runId))?.environment ?? 'unknown';
+      appMetrics.runs.inc({ environment, status: 'completed' });
+      appMetrics.runDuration.observe({ environment }, input.completion.durationMs / 1000);
     },
 
     async failForecastRun(input: { runId: string; error: string }): Promise<void> {
       await markFailed(pool, input.runId, input.error);
+      appMetrics.runs.inc({ environment: (await getRun(pool, input.runId))?.environment ?? 'unknown', status: 'failed' });
     },
 
     /** Accuracy of the environment's most recent stored backtest, when a run does not backtest itself. */

@@ -10,8 +10,10 @@ import { CacheStatsRecorder } from '../cache/stats';
 import type { ForecastCache } from '../cache/types';
 import { startForecastRun } from '../client/starters';
 import { ENVIRONMENTS, SELECTION_POLICIES } from '../config/schema';
+import { loadOpsReport } from '../db/ops';
 import { isValidIsoDate } from '../forecasting/dates';
 import { parseLevels } from '../forecasting/conformal';
+import { renderOpsReport } from '../ops/report';
 import { createMetrics } from './metrics';
 
 /**
@@ -213,6 +215,15 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
 
   app.get('/metrics', async (_req, reply) => {
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  // The ops report (same page as `neuro report`): ?env=production&days=14
+  app.get('/report', async (req, reply) => {
+    const { env, q } = parseQuery(req.query, ['env', 'days']);
+    const days = oneParam(q, 'days') ?? '14';
+    if (!/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 90) throw new BadRequest(`days must be a whole number from 1 to 90, got "${days}"`);
+    const html = renderOpsReport(await loadOpsReport(opts.pool, env, Number(days)));
+    return reply.type('text/html; charset=utf-8').send(html);
   });
 
   app.get('/healthz', async (_req, reply) => {

@@ -161,14 +161,14 @@ export async function backtest(input: BacktestInput, carried?: Carried): Promise
     status = 'running';
     upsertMemo({ skus: p.skus, batches: p.batches, horizon: p.horizon, windows: p.windows, policy: p.model ?? p.selection.policy });
 
-    const { backtestBatch } = batchActivities('30 seconds');
+    const batchActs = batchActivities('30 seconds');
     nextBatch = await runBatchLanes({
       from: nextBatch,
       total: p.batches,
       maxParallel: input.maxParallel ?? 1,
       batchesPerExecution: input.batchesPerExecution,
       run: async (batchIndex) => {
-        const r = await backtestBatch({
+        const r = await batchActs.named(`backtest batch ${batchIndex + 1}/${p.batches}`).backtestBatch({
           backtestId,
           accuracyRunId: input.accuracyRunId ?? backtestId,
           environment: p.environment,

@@ -1,5 +1,5 @@
 import { ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import type { ActivityOptions, Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { forecastTaskQueue } from '../config/task-queues';
 
@@ -16,14 +16,18 @@ export const BATCHES_PER_EXECUTION = 100;
  * `neuro worker --role forecast|all`); histories recorded before the split keep the workflow's own
  * queue. A killed worker's batch is retried elsewhere once its heartbeats stop.
  */
-export function batchActivities(heartbeatTimeout: Duration): Pick<Activities, 'forecastBatch' | 'backtestBatch'> {
+type BatchActs = Pick<Activities, 'forecastBatch' | 'backtestBatch'>;
+export function batchActivities(heartbeatTimeout: Duration): BatchActs & { named(summary: string): BatchActs } {
   const taskQueue = patched('batches-on-forecast-queue') ? forecastTaskQueue(workflowInfo().taskQueue) : undefined;
-  return proxyActivities<Activities>({
+  const options: ActivityOptions = {
     ...(taskQueue ? { taskQueue } : {}),
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout,
     retry: { initialInterval: '1s', maximumInterval: '30s' },
-  });
+  };
+  // named: the same activities with a summary for the Web UI ("batch 3/7"); it changes no command.
+  const { forecastBatch, backtestBatch } = proxyActivities<Activities>(options);
+  return { forecastBatch, backtestBatch, named: (summary: string) => proxyActivities<Activities>({ ...options, summary }) };
 }
 
 export interface BatchLanes {

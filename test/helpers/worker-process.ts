@@ -2,13 +2,15 @@
  * A worker in its own process, for crash tests: the test SIGKILLs it mid-run and starts another.
  * Settings come from the environment: TEMPORAL_ADDRESS, DATABASE_URL, TASK_QUEUE, optional
  * TEMPORAL_NAMESPACE, WORKFLOW_BUNDLE (a file with pre-built bundle code, to skip bundling) and
- * MAX_ACTIVITIES (activity slots of each of its workers) and ROLE (workflows, forecast or all, default all).
+ * MAX_ACTIVITIES (activity slots of each of its workers), ROLE (workflows, forecast or all, default all)
+ * and WORKER_METRICS_ADDRESS (the Prometheus endpoint).
  * Prints "ready" on stdout once it polls the task queue.
  */
 import { readFileSync } from 'node:fs';
 import { NativeConnection } from '@temporalio/worker';
 import { createMemoryCache } from '../../src/cache';
 import { createPool } from '../../src/db/pool';
+import { startWorkerTelemetry } from '../../src/workers/telemetry';
 import { createWorker, type WorkerRole } from '../../src/workers/worker';
 
 function required(name: string): string {
@@ -19,6 +21,7 @@ function required(name: string): string {
 
 async function main(): Promise<void> {
   const pool = createPool(required('DATABASE_URL'), { max: 4 });
+  const metrics = process.env.WORKER_METRICS_ADDRESS ? await startWorkerTelemetry({ metricsAddress: process.env.WORKER_METRICS_ADDRESS, pool }) : undefined;
   const connection = await NativeConnection.connect({ address: required('TEMPORAL_ADDRESS') });
   const bundlePath = process.env.WORKFLOW_BUNDLE;
   const slots = process.env.MAX_ACTIVITIES ? { maxConcurrentActivityTaskExecutions: Number(process.env.MAX_ACTIVITIES) } : undefined;
@@ -39,6 +42,7 @@ async function main(): Promise<void> {
   process.stdout.write('ready\n');
   await running;
   await connection.close();
+  await metrics?.close();
   await pool.end();
 }
 
