@@ -166,8 +166,37 @@ export interface BacktestBatchResult {
 }
 
 export const OUTLIERS_KEPT = 20;
-/** How often a batch heartbeats and lets the event loop run (heartbeat timeout is 10 s). */
+/**
+ * How often a batch records a heartbeat and lets the event loop run. The SDK sends at most one per
+ * 0.8 x the heartbeat timeout (3-5 s, src/workflows/batches.ts), so this only has to be well under it.
+ */
 const HEARTBEAT_INTERVAL_MS = 200;
+
+// ---- heartbeats --------------------------------------------------------------------------------
+
+const lastProgress = new WeakMap<Context, unknown>();
+
+/** The batch's progress, sent with its next heartbeat. */
+function progress(ctx: Context, details: unknown): void {
+  lastProgress.set(ctx, details);
+  ctx.heartbeat(details);
+}
+
+/**
+ * Heartbeats on a timer for the whole batch, not only between SKUs: a batch waiting on the database
+ * (loading histories, writing a large batch) must not look like a dead worker and be run twice.
+ */
+function heartbeating<I, R>(fn: (input: I) => Promise<R>): (input: I) => Promise<R> {
+  return async (input) => {
+    const ctx = Context.current();
+    const timer = setInterval(() => ctx.heartbeat(lastProgress.get(ctx)), HEARTBEAT_INTERVAL_MS);
+    try {
+      return await fn(input);
+    } finally {
+      clearInterval(timer);
+    }
+  };
+}
 
 // ---- memory ------------------------------------------------------------------------------------
 
@@ -262,7 +291,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export function createForecastActivities(deps: ActivityDeps) {
   const { pool } = deps;
 
-  return {
+  const activities = {
     /**
      * Validates the run's input, takes the SKU snapshot cut into batches and inserts the run record,
      * in one transaction: bad input fails at once and leaves nothing written.
@@ -375,7 +404,7 @@ export function createForecastActivities(deps: ActivityDeps) {
         if (performance.now() - lastBeat >= HEARTBEAT_INTERVAL_MS) {
           lastBeat = performance.now();
           sampler.sample();
-          ctx.heartbeat({ skusDone: i, skus: skuIds.length });
+          progress(ctx, { skusDone: i, skus: skuIds.length });
           await yieldToEventLoop(); // lets heartbeats and the RSS timer run
           if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         }
@@ -504,7 +533,7 @@ export function createForecastActivities(deps: ActivityDeps) {
         }
         if (performance.now() - lastBeat >= HEARTBEAT_INTERVAL_MS) {
           lastBeat = performance.now();
-          ctx.heartbeat({ skusDone: i + 1, skus: histories.length });
+          progress(ctx, { skusDone: i + 1, skus: histories.length });
           await yieldToEventLoop();
           if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         }
@@ -515,4 +544,5 @@ export function createForecastActivities(deps: ActivityDeps) {
       return out;
     },
   };
+  return { ...activities, forecastBatch: heartbeating(activities.forecastBatch), backtestBatch: heartbeating(activities.backtestBatch) };
 }
