@@ -29,6 +29,8 @@ export interface ApiOptions {
   now?: () => Date;
   /** Background flush interval of the query log and the hit/miss counts. */
   flushMs?: number;
+  /** Query-log entries kept in memory while PostgreSQL is unreachable (default 50,000). */
+  queryLogMaxBuffer?: number;
 }
 
 export interface ApiApp {
@@ -100,8 +102,13 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
   const now = opts.now ?? (() => new Date());
   const reader = new ForecastReader(opts.pool, opts.cache, { log });
   const stats = new CacheStatsRecorder(opts.pool, { flushMs: opts.flushMs, now, log });
-  const queryLog = new QueryLogWriter(opts.pool, { flushMs: opts.flushMs, log });
   const metrics = createMetrics(opts.pool, () => reader.degraded);
+  const queryLog = new QueryLogWriter(opts.pool, {
+    flushMs: opts.flushMs,
+    maxBuffer: opts.queryLogMaxBuffer,
+    log,
+    onDrop: (n) => metrics.queryLogDropped.inc(n),
+  });
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 });
 
   const account = (env: string, f: CachedForecast, hit: boolean, durationMs: number) => {
