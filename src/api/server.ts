@@ -1,15 +1,17 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
-import { z } from 'zod';
-import { ForecastReader, knownSkus, MAX_HORIZON, currentRunId, runSkus, type CachedForecast } from '../cache/forecasts';
+import { ForecastReader, knownSkus, currentRunId, runSkus, type CachedForecast } from '../cache/forecasts';
 import { QueryLogWriter } from '../cache/query-log';
 import { CacheStatsRecorder } from '../cache/stats';
 import type { ForecastCache } from '../cache/types';
 import { startForecastRun } from '../client/commands/forecast-run';
-import { ENVIRONMENTS, SELECTION_POLICIES } from '../config/schema';
+import { quotePrefix } from '../db/sku-id';
 import { createMetrics } from './metrics';
+import { answers, batchQuery, forecastParams, forecastQuery, skusQuery, triggerBody } from './schemas';
 
 /**
  * The HTTP API: forecasts from the cache (then PostgreSQL), the admin trigger that starts a
@@ -41,54 +43,13 @@ export interface ApiApp {
   close(): Promise<void>;
 }
 
-export const MAX_BATCH_SKUS = 100;
-
-const SKU_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+export { MAX_BATCH_SKUS } from './schemas';
 
 class BadRequest extends Error {}
 
-function oneParam(q: Record<string, unknown>, name: string): string | undefined {
-  const v = q[name];
-  if (v === undefined) return undefined;
-  if (Array.isArray(v)) throw new BadRequest(`${name} given more than once`);
-  return String(v);
-}
-
-function parseQuery(raw: unknown, allowed: string[]): { env: string; horizon?: number; q: Record<string, unknown> } {
-  const q = (raw ?? {}) as Record<string, unknown>;
-  const unknown = Object.keys(q).filter((k) => !allowed.includes(k));
-  if (unknown.length) throw new BadRequest(`unknown parameter ${unknown.join(', ')} (allowed: ${allowed.join(', ')})`);
-  const env = oneParam(q, 'env') ?? 'production';
-  if (!(ENVIRONMENTS as readonly string[]).includes(env)) throw new BadRequest(`env must be one of ${ENVIRONMENTS.join(', ')}, got "${env}"`);
-  const h = oneParam(q, 'horizon');
-  let horizon: number | undefined;
-  if (h !== undefined) {
-    if (!/^\d+$/.test(h) || Number(h) < 1 || Number(h) > MAX_HORIZON) throw new BadRequest(`horizon must be a whole number of days from 1 to ${MAX_HORIZON}, got "${h}"`);
-    horizon = Number(h);
-  }
-  return { env, horizon, q };
-}
-
-function checkSku(sku: string): void {
-  if (!SKU_RE.test(sku)) throw new BadRequest(`SKU "${sku.slice(0, 120)}" is not a valid id (letters, digits, . _ : -, up to 100 characters)`);
-}
-
-const triggerBody = z
-  .object({
-    env: z.enum(ENVIRONMENTS),
-    runDate: z
-      .string()
-      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
-      .refine((d) => { const t = Date.parse(`${d}T00:00:00Z`); return !Number.isNaN(t) && new Date(t).toISOString().startsWith(d); }, 'is not a calendar date')
-      .optional(),
-    horizon: z.number().int().min(1).max(MAX_HORIZON).optional(),
-    maxParallel: z.number().int().min(1).max(64).optional(),
-    batchSize: z.number().int().min(1).max(100_000).optional(),
-    delayMs: z.number().int().min(0).max(60_000).optional(),
-    policy: z.enum(SELECTION_POLICIES).optional(),
-    skus: z.array(z.string().regex(SKU_RE, 'not a valid SKU id')).min(1).max(100_000).optional(),
-  })
-  .strict();
+/** A 4xx message never carries more than this (a safety net over the per-parameter prefixes). */
+const MAX_MESSAGE = 400;
+const capped = (msg: string) => (msg.length > MAX_MESSAGE ? `${msg.slice(0, MAX_MESSAGE)}...` : msg);
 
 function tokenMatches(header: string | undefined, token: string | undefined): boolean {
   if (!token || !header?.startsWith('Bearer ')) return false;
@@ -109,7 +70,18 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     log,
     onDrop: (n) => metrics.queryLogDropped.inc(n),
   });
-  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  // Answers are JSON.stringify'd as before: their schemas document them, the hot path does not re-check them.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'neuro forecast API', version: '1', description: 'Forecasts from the cache (then PostgreSQL), the admin trigger, metrics and health.' },
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
 
   const account = (env: string, f: CachedForecast, hit: boolean, durationMs: number) => {
     stats.record(env, hit);
@@ -119,98 +91,119 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
   const observe = (route: string, cache: string, status: number, startedNs: bigint) =>
     metrics.requestDuration.observe({ route, cache, status: String(status) }, Number(process.hrtime.bigint() - startedNs) / 1e9);
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
-    if (err instanceof BadRequest) return reply.code(400).send({ error: err.message });
+  app.setErrorHandler((err: Error & { statusCode?: number; validationContext?: string }, _req, reply) => {
+    if (err instanceof BadRequest) return reply.code(400).send({ error: capped(err.message) });
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      // Query and path messages stand alone; body messages are prefixed with the field they are about.
+      const issues = err.validation.map((v) => (err.validationContext === 'body' ? `${v.instancePath.slice(1).replace(/\//g, '.') || 'body'}: ${v.message}` : v.message));
+      const msg = issues.join('; ');
+      return reply.code(400).send({ error: capped(err.validationContext === 'body' ? `bad trigger-forecast body: ${msg}` : msg) });
+    }
     const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) log(`[api] ${err.message}`);
-    return reply.code(status).send({ error: status >= 500 ? 'internal error' : err.message });
+    return reply.code(status).send({ error: status >= 500 ? 'internal error' : capped(err.message) });
   });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${quotePrefix(req.url.split('?')[0])}` }));
+
+  // A parameter given twice arrives as an array; say so before the schema sees it.
+  app.addHook('preValidation', async (req) => {
+    for (const [name, v] of Object.entries((req.query ?? {}) as Record<string, unknown>))
+      if (Array.isArray(v)) throw new BadRequest(`${name.slice(0, 40)} given more than once`);
+  });
+
+  // Admin routes: the token is checked on request, before the body is read or parsed.
+  const requireAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (tokenMatches(req.headers.authorization, opts.adminToken)) return;
+    const why = opts.adminToken ? 'missing or wrong bearer token' : 'admin routes are disabled: ADMIN_TOKEN is not set';
+    return reply.code(401).header('www-authenticate', 'Bearer').send({ error: why });
+  };
 
   const notFound = async (env: string, sku: string) =>
     (await knownSkus(opts.pool, [sku])).has(sku)
       ? `no forecast for SKU ${sku} in ${env} yet (no completed forecast run)`
       : `unknown SKU ${sku}`;
 
-  app.get('/api/v1/forecasts/:sku', async (req: FastifyRequest<{ Params: { sku: string } }>, reply: FastifyReply) => {
-    const started = process.hrtime.bigint();
-    const { env, horizon: asked } = parseQuery(req.query, ['env', 'horizon']);
-    const sku = req.params.sku;
-    checkSku(sku);
-    const horizon = asked ?? (await reader.config(env)).FORECAST_HORIZON_DAYS;
-    const { forecast, hit } = await reader.readOne(env, sku, horizon);
-    if (!forecast) {
-      observe('forecast', 'none', 404, started);
-      return reply.code(404).send({ error: await notFound(env, sku) });
-    }
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    account(env, forecast, hit, ms);
-    observe('forecast', hit ? 'hit' : 'miss', 200, started);
-    return reply.header('x-cache', hit ? 'hit' : 'miss').send(forecast);
-  });
+  app.get(
+    '/api/v1/forecasts/:sku',
+    { schema: { summary: 'One SKU\'s forecast', params: forecastParams, querystring: forecastQuery, response: answers.forecast } },
+    async (req, reply) => {
+      const started = process.hrtime.bigint();
+      const { env, horizon: asked } = req.query;
+      const { sku } = req.params;
+      const horizon = asked ?? (await reader.config(env)).FORECAST_HORIZON_DAYS;
+      const { forecast, hit } = await reader.readOne(env, sku, horizon);
+      if (!forecast) {
+        observe('forecast', 'none', 404, started);
+        return reply.code(404).send({ error: await notFound(env, sku) });
+      }
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      account(env, forecast, hit, ms);
+      observe('forecast', hit ? 'hit' : 'miss', 200, started);
+      return reply.header('x-cache', hit ? 'hit' : 'miss').send(forecast);
+    },
+  );
 
-  app.get('/api/v1/forecasts', async (req, reply) => {
-    const started = process.hrtime.bigint();
-    const { env, horizon: asked, q } = parseQuery(req.query, ['env', 'horizon', 'skus']);
-    const list = oneParam(q, 'skus');
-    if (!list) throw new BadRequest('skus is required: a comma-separated list of SKU ids');
-    const skus = [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
-    if (!skus.length) throw new BadRequest('skus is empty');
-    if (skus.length > MAX_BATCH_SKUS) throw new BadRequest(`at most ${MAX_BATCH_SKUS} SKUs per request, got ${skus.length}`);
-    skus.forEach(checkSku);
-    const horizon = asked ?? (await reader.config(env)).FORECAST_HORIZON_DAYS;
-    const results = await reader.readMany(env, skus, horizon);
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const forecasts: CachedForecast[] = [];
-    const missing: string[] = [];
-    let hits = 0;
-    for (const sku of skus) {
-      const r = results.get(sku);
-      if (r?.forecast) {
-        forecasts.push(r.forecast);
-        account(env, r.forecast, r.hit, ms);
-        if (r.hit) hits++;
-      } else missing.push(sku);
-    }
-    observe('forecast-batch', hits === forecasts.length && forecasts.length ? 'hit' : 'miss', 200, started);
-    return reply.header('x-cache-hits', String(hits)).send({ environment: env, horizon, forecasts, missing });
-  });
+  app.get(
+    '/api/v1/forecasts',
+    { schema: { summary: 'Forecasts of several SKUs', querystring: batchQuery, response: answers.batch } },
+    async (req, reply) => {
+      const started = process.hrtime.bigint();
+      const { env, horizon: asked, skus } = req.query;
+      const horizon = asked ?? (await reader.config(env)).FORECAST_HORIZON_DAYS;
+      const results = await reader.readMany(env, skus, horizon);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const forecasts: CachedForecast[] = [];
+      const missing: string[] = [];
+      let hits = 0;
+      for (const sku of skus) {
+        const r = results.get(sku);
+        if (r?.forecast) {
+          forecasts.push(r.forecast);
+          account(env, r.forecast, r.hit, ms);
+          if (r.hit) hits++;
+        } else missing.push(sku);
+      }
+      observe('forecast-batch', hits === forecasts.length && forecasts.length ? 'hit' : 'miss', 200, started);
+      return reply.header('x-cache-hits', String(hits)).send({ environment: env, horizon, forecasts, missing });
+    },
+  );
 
   // The SKUs that have a forecast in the current run (`neuro traffic` draws its workload from them).
-  app.get('/api/v1/skus', async (req) => {
-    const { env } = parseQuery(req.query, ['env']);
+  app.get('/api/v1/skus', { schema: { summary: 'SKUs of the current run', querystring: skusQuery, response: answers.skus } }, async (req) => {
+    const { env } = req.query;
     const runId = await currentRunId(opts.pool, env);
     return { environment: env, runId, skus: runId ? await runSkus(opts.pool, env, runId) : [] };
   });
 
-  app.post('/api/v1/admin/trigger-forecast', async (req, reply) => {
-    if (!tokenMatches(req.headers.authorization, opts.adminToken)) {
-      const why = opts.adminToken ? 'missing or wrong bearer token' : 'admin routes are disabled: ADMIN_TOKEN is not set';
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: why });
-    }
-    const parsed = triggerBody.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const msg = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      return reply.code(400).send({ error: `bad trigger-forecast body: ${msg}` });
-    }
-    if (!opts.temporalClient) return reply.code(503).send({ error: 'no Temporal connection: cannot start a forecast run' });
-    const { env, ...rest } = parsed.data;
-    const handle = await startForecastRun(opts.temporalClient, { environment: env, ...rest, trigger: 'api' }, opts.taskQueue);
-    return reply.code(202).send({ started: true, workflowId: handle.workflowId });
-  });
+  app.post(
+    '/api/v1/admin/trigger-forecast',
+    {
+      onRequest: requireAdmin,
+      schema: { summary: 'Start a forecastRun (admin)', security: [{ adminToken: [] }], body: triggerBody, response: answers.trigger },
+    },
+    async (req, reply) => {
+      if (!opts.temporalClient) return reply.code(503).send({ error: 'no Temporal connection: cannot start a forecast run' });
+      const { env, ...rest } = req.body;
+      const handle = await startForecastRun(opts.temporalClient, { environment: env, ...rest, trigger: 'api' }, opts.taskQueue);
+      return reply.code(202).send({ started: true as const, workflowId: handle.workflowId });
+    },
+  );
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', response: answers.metrics } }, async (_req, reply) => {
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', { schema: { summary: 'Health of the API, PostgreSQL and the cache', response: answers.healthz } }, async (_req, reply) => {
     const database = await opts.pool.query('SELECT 1').then(
       () => true,
       () => false,
     );
     const cache = await opts.cache.ping();
-    const status = !database ? 'down' : cache ? 'ok' : 'degraded';
-    return reply.code(database ? 200 : 503).send({ status, database, cache: { kind: opts.cache.kind, up: cache } });
+    const status = !database ? ('down' as const) : cache ? ('ok' as const) : ('degraded' as const);
+    return reply.code(database ? 200 : 503).send({ status, database, cache: { kind: opts.cache.kind, up: cache } } as never);
   });
+
+  app.get('/openapi.json', { schema: { summary: 'This OpenAPI document', response: answers.openapi } }, async () => app.swagger() as unknown as Record<string, unknown>);
 
   await app.ready();
   const flush = async () => {
