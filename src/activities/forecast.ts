@@ -22,6 +22,7 @@ import {
 } from '../db/forecasts';
 import { withTransaction } from '../db/pool';
 import { backtestSku, forecastSku, ForecastInputError, isModelName, SELECTION_POLICIES, type ModelName, type SelectionOptions, type SeriesInput } from '../forecasting';
+import { countInto } from '../forecasting/counts';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
 
@@ -336,7 +337,7 @@ export function createForecastActivities(deps: ActivityDeps) {
       for (let i = 0, k = 0; i < histories.length; i++) {
         const s = histories[i];
         const { model, forecast } = forecastOne(s, input.horizon, input.selection);
-        modelCounts[model] = (modelCounts[model] ?? 0) + 1;
+        countInto(modelCounts, model);
         for (let d = 0; d < input.horizon; d++, k++) {
           rows.skuIds[k] = s.id;
           rows.dates[k] = dates[d];
@@ -457,7 +458,7 @@ export function createForecastActivities(deps: ActivityDeps) {
         if (Number.isFinite(r.mase)) { out.maseSum += r.mase; out.maseCount++; }
         out.sumAbsErr += r.errors.sumAbsErr;
         out.sumAbsActual += r.errors.sumAbsActual;
-        out.modelCounts[r.model] = (out.modelCounts[r.model] ?? 0) + 1;
+        countInto(out.modelCounts, r.model);
         if (r.outlier) {
           out.outlierCount++;
           out.outliers.push({ sku: r.id, mape: r.mape, model: r.model });

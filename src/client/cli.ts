@@ -63,8 +63,10 @@ export function buildProgram(): Command {
 
   program
     .command('worker')
-    .description('run a worker on the task queue (needs TEMPORAL_ADDRESS or a running `neuro dev`)')
-    .action(() => commands.dev().workerCommand());
+    .description('run a worker process (needs TEMPORAL_ADDRESS or a running `neuro dev`)')
+    .addOption(new Option('--role <role>', 'workflows: workflow tasks and light activities; forecast: CPU-bound batches; all: both').choices(['workflows', 'forecast', 'all']).default('all'))
+    .option('--embedded', 'without DATABASE_URL, use a throwaway embedded PostgreSQL instead of refusing')
+    .action((o) => commands.dev().workerCommand(o));
 
   program
     .command('api')

@@ -1,6 +1,8 @@
 import { ApplicationFailure, continueAsNew, isCancellation, proxyActivities, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { BacktestBatchResult, OutlierSku, PreparedBacktest } from '../activities/forecast';
+import { mergeCounts } from '../forecasting/counts';
+import { batchActivities, prepareFailure, runBatchLanes } from './batches';
 import { backtestProgressQuery, type BacktestProgress } from './messages';
 import { ENVIRONMENT, RUN_DATE, STATUS } from './search-attributes';
 
@@ -61,16 +63,9 @@ interface Carried {
   totals: BacktestBatchResult;
 }
 
-export const DEFAULT_BATCHES_PER_EXECUTION = 200;
-
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1s', maximumInterval: '10s' },
-});
-const batchActs = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
 function emptyTotals(): BacktestBatchResult {
@@ -91,11 +86,14 @@ function merge(t: BacktestBatchResult, b: BacktestBatchResult): void {
   t.sumAbsActual += b.sumAbsActual;
   t.outlierCount += b.outlierCount;
   t.outliers = [...t.outliers, ...b.outliers].sort((x, y) => y.mape - x.mape).slice(0, 20);
-  for (const [m, n] of Object.entries(b.modelCounts)) t.modelCounts[m] = (t.modelCounts[m] ?? 0) + n;
+  mergeCounts(t.modelCounts, b.modelCounts);
   t.durationMs += b.durationMs;
 }
 
 export async function backtest(input: BacktestInput, carried?: Carried): Promise<BacktestResult> {
+  if (!input || typeof input.environment !== 'string') {
+    throw ApplicationFailure.nonRetryable('input: { environment: "staging" | "production", ... } is required', 'BadInputError');
+  }
   const info = workflowInfo();
   const backtestId = info.workflowId;
   const runDate = carried?.prepared.runDate ?? input.runDate ?? info.startTime.toISOString().slice(0, 10);
@@ -139,11 +137,14 @@ export async function backtest(input: BacktestInput, carried?: Carried): Promise
     status = 'running';
     upsertMemo({ skus: p.skus, batches: p.batches, horizon: p.horizon, windows: p.windows, policy: p.model ?? p.selection.policy });
 
-    const limit = Math.min(p.batches, nextBatch + (input.batchesPerExecution ?? DEFAULT_BATCHES_PER_EXECUTION));
-    const lane = async () => {
-      while (nextBatch < limit && !workflowInfo().continueAsNewSuggested) {
-        const batchIndex = nextBatch++;
-        const r = await batchActs.backtestBatch({
+    const { backtestBatch } = batchActivities('30 seconds');
+    nextBatch = await runBatchLanes({
+      from: nextBatch,
+      total: p.batches,
+      maxParallel: input.maxParallel ?? 1,
+      batchesPerExecution: input.batchesPerExecution,
+      run: async (batchIndex) => {
+        const r = await backtestBatch({
           backtestId,
           accuracyRunId: input.accuracyRunId ?? backtestId,
           environment: p.environment,
@@ -158,22 +159,13 @@ export async function backtest(input: BacktestInput, carried?: Carried): Promise
         });
         merge(totals, r);
         batchesDone++;
-      }
-    };
-    const lanes = Math.max(1, Math.min(input.maxParallel ?? 1, limit - nextBatch));
-    await Promise.all(Array.from({ length: lanes }, lane));
+      },
+    });
   } catch (err) {
     status = 'failed';
     upsertSearchAttributes([{ key: STATUS, value: 'failed' }]);
     if (prepared || isCancellation(err)) throw err;
-    // Bad input: fail with the validator's message at the top, not buried under an ActivityFailure.
-    const cause = (err as { cause?: unknown }).cause;
-    throw ApplicationFailure.create({
-      message: cause instanceof Error ? cause.message : (err as Error).message,
-      type: (cause instanceof ApplicationFailure && cause.type) || 'PrepareFailed',
-      nonRetryable: true,
-      cause: err as Error,
-    });
+    throw prepareFailure(err);
   }
 
   const startedAtMs = carried?.startedAtMs ?? info.startTime.getTime();

@@ -14,8 +14,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ForecastBatchResult, PreparedRun } from '../activities/forecast';
-import { backtest, type BacktestResult } from './backtest';
+import type { PreparedRun } from '../activities/forecast';
+import { backtest } from './backtest';
+import { batchActivities, failureMessage, prepareFailure, runBatchLanes } from './batches';
+import { countBatch, countGap, newCounters, progress, type Carried, type Counters } from './forecast-run-state';
 import { pauseSignal, progressQuery, resumeSignal, type ForecastRunProgress } from './messages';
 import { ENVIRONMENT, RUN_DATE, SCHEDULED_BY, STATUS, TRIGGER } from './search-attributes';
 
@@ -54,7 +56,7 @@ export interface ForecastRunInput {
   preload?: boolean;
   /** Who started it (schedule, cli, api, rollout, demo): search attribute NeuroTrigger. */
   trigger?: string;
-  /** Batches per workflow execution before continue-as-new; default 100. */
+  /** Batches per workflow execution before continue-as-new; default BATCHES_PER_EXECUTION (100). */
   batchesPerExecution?: number;
 }
 
@@ -92,41 +94,9 @@ export interface ForecastRunResult {
   outlierSkus: string[];
 }
 
-interface Counters {
-  batchesDone: number;
-  skusDone: number;
-  batchesReused: number;
-  totalDelayMs: number;
-  gaps: number;
-  currentDelayMs: number;
-  /** Workflow-clock time spent in batch activities, for the ETA. */
-  batchWallMs: number;
-  peakRssMb: number;
-  peakMemoryPct: number;
-  modelCounts: Record<string, number>;
-}
-
-/** What a continued-as-new execution carries on. */
-interface Carried {
-  prepared: PreparedRun;
-  nextBatch: number;
-  startedAtMs: number;
-  paused: boolean;
-  executions: number;
-  counters: Counters;
-}
-
-export const DEFAULT_BATCHES_PER_EXECUTION = 100;
-
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1s', maximumInterval: '10s' },
-});
-// A killed worker's batch is retried elsewhere once its heartbeats stop (10 s).
-const batchActs = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 // The config read before each gap is small and frequent: a local activity (one marker event).
 const localActs = proxyLocalActivities<Activities>({
@@ -139,61 +109,39 @@ const preloadActs = proxyActivities<Activities>({
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
 });
 
-const message = (err: unknown): string => {
-  const e = err as { message?: string; cause?: { message?: string } };
-  return e?.cause?.message ?? e?.message ?? String(err);
-};
+/** What the query handler reads and the steps update. */
+interface RunState {
+  status: ForecastRunProgress['status'];
+  paused: boolean;
+  inFlight: number;
+  prepared?: PreparedRun;
+}
 
 export async function forecastRun(input: ForecastRunInput, carried?: Carried): Promise<ForecastRunResult> {
-  const info = workflowInfo();
-  const runId = info.workflowId;
-  const runDate = carried?.prepared.runDate ?? input.runDate ?? info.startTime.toISOString().slice(0, 10);
-  const startedAtMs = carried?.startedAtMs ?? info.startTime.getTime();
   if (!input || typeof input.environment !== 'string') {
     throw ApplicationFailure.nonRetryable('input: { environment: "staging" | "production", ... } is required', 'BadInputError');
   }
+  const info = workflowInfo();
+  const runId = info.workflowId;
   const environment = input.environment;
-  let prepared: PreparedRun | undefined = carried?.prepared;
-  let status: ForecastRunProgress['status'] = carried ? 'running' : 'listing';
-  let paused = carried?.paused ?? false;
-  let inFlight = 0;
-  const c: Counters = carried?.counters ?? {
-    batchesDone: 0, skusDone: 0, batchesReused: 0, totalDelayMs: 0, gaps: 0, currentDelayMs: 0,
-    batchWallMs: 0, peakRssMb: 0, peakMemoryPct: 0, modelCounts: {},
-  };
-
+  const runDate = carried?.prepared.runDate ?? input.runDate ?? info.startTime.toISOString().slice(0, 10);
+  const startedAtMs = carried?.startedAtMs ?? info.startTime.getTime();
+  const run: RunState = { status: carried ? 'running' : 'listing', paused: carried?.paused ?? false, inFlight: 0, prepared: carried?.prepared };
+  const c: Counters = carried?.counters ?? newCounters();
   const setStatus = (s: ForecastRunProgress['status']) => {
-    status = s;
+    run.status = s;
     upsertSearchAttributes([{ key: STATUS, value: s }]);
   };
 
-  setHandler(progressQuery, (): ForecastRunProgress => {
-    const total = prepared?.batches ?? 0;
-    const left = total - c.batchesDone;
-    const lanes = Math.max(1, Math.min(prepared?.maxParallel ?? 1, left));
-    const meanBatch = c.batchesDone > 0 ? c.batchWallMs / c.batchesDone : null;
-    return {
-      runId,
-      environment,
-      runDate,
-      status: paused && status === 'running' ? 'paused' : status,
-      skusTotal: prepared?.skus ?? 0,
-      skusDone: c.skusDone,
-      batchesTotal: total,
-      batchesDone: c.batchesDone,
-      currentDelayMs: c.currentDelayMs,
-      etaMs: meanBatch === null ? null : (left * meanBatch) / lanes + Math.max(0, left - inFlight) * c.currentDelayMs,
-      paused,
-    };
-  });
+  setHandler(progressQuery, () => progress({ runId, environment, runDate, counters: c, ...run }));
   // Pausing lets batches in flight finish and holds the next ones until resume.
   setHandler(pauseSignal, () => {
-    paused = true;
-    if (status === 'running') upsertSearchAttributes([{ key: STATUS, value: 'paused' }]);
+    run.paused = true;
+    if (run.status === 'running') upsertSearchAttributes([{ key: STATUS, value: 'paused' }]);
   });
   setHandler(resumeSignal, () => {
-    paused = false;
-    if (status === 'running') upsertSearchAttributes([{ key: STATUS, value: 'running' }]);
+    run.paused = false;
+    if (run.status === 'running') upsertSearchAttributes([{ key: STATUS, value: 'running' }]);
   });
 
   if (!carried) {
@@ -205,33 +153,69 @@ export async function forecastRun(input: ForecastRunInput, carried?: Carried): P
     ]);
   }
 
-  let nextBatch = carried?.nextBatch ?? 0;
   let p: PreparedRun;
   try {
-    p = prepared ?? await acts.prepareForecastRun({
-      runId,
-      environment,
-      runDate,
-      batchSize: input.batchSize,
-      delayMs: input.delayMs,
-      horizon: input.horizon,
-      policy: input.policy,
-      maxParallel: input.maxParallel,
-      skus: input.skus,
-    });
-    prepared = p;
+    p = run.prepared ?? (await acts.prepareForecastRun({ runId, environment, runDate, batchSize: input.batchSize, delayMs: input.delayMs, horizon: input.horizon, policy: input.policy, maxParallel: input.maxParallel, skus: input.skus }));
+    run.prepared = p;
   } catch (err) {
-    // Bad input: nothing was written, so there is no run record to mark. The run fails with the
-    // activity's message at the top, not buried under an ActivityFailure.
     setStatus('failed');
-    if (isCancellation(err)) throw err;
-    const cause = (err as { cause?: unknown }).cause;
-    const type = cause instanceof ApplicationFailure ? cause.type : undefined;
-    throw ApplicationFailure.create({ message: message(err), type: type ?? 'PrepareFailed', nonRetryable: true, cause: err as Error });
+    throw isCancellation(err) ? err : prepareFailure(err);
   }
   if (!carried) c.currentDelayMs = p.initialDelayMs;
-  status = 'running';
-  upsertMemo({
+  run.status = 'running';
+  upsertMemo(runMemo(environment, runDate, p));
+
+  const fail = async (err: unknown): Promise<never> => {
+    if (!isCancellation(err)) setStatus('failed');
+    else run.status = 'failed';
+    await CancellationScope.nonCancellable(() => acts.failForecastRun({ runId, error: failureMessage(err) }));
+    throw err;
+  };
+
+  let nextBatch: number;
+  try {
+    const { forecastBatch } = batchActivities('10 seconds');
+    nextBatch = await runBatchLanes({
+      from: carried?.nextBatch ?? 0,
+      total: p.batches,
+      maxParallel: p.maxParallel,
+      batchesPerExecution: input.batchesPerExecution,
+      run: async (batchIndex) => {
+        // The gap before every batch but the first: a durable timer, not a process sleep.
+        if (batchIndex > 0) {
+          const delayMs = p.delayOverridden ? p.initialDelayMs : await localActs.batchDelayMs(environment);
+          countGap(c, delayMs);
+          if (delayMs > 0) await sleep(delayMs);
+        }
+        if (run.paused) await condition(() => !run.paused);
+        run.inFlight++;
+        const t0 = Date.now();
+        const r = await forecastBatch({ runId, environment, runDate, batchIndex, horizon: p.horizon, selection: p.selection, memoryLimitMb: p.memoryLimitMb });
+        run.inFlight--;
+        countBatch(c, r, Date.now() - t0);
+      },
+    });
+  } catch (err) {
+    return fail(err);
+  }
+
+  if (nextBatch < p.batches) {
+    // Bounded history: continue in a fresh execution (same workflow id = same run id).
+    await continueAsNew<typeof forecastRun>(input, { prepared: p, nextBatch, startedAtMs, paused: run.paused, executions: (carried?.executions ?? 1) + 1, counters: c });
+  }
+
+  try {
+    const result = await finishRun({ input, runId, environment, runDate, startedAtMs, executions: carried?.executions ?? 1, p, c, setStatus });
+    setStatus('completed');
+    upsertMemo({ durationMs: result.durationMs, peakMemoryPct: result.peakMemoryPct, mape: result.mape, outlierCount: result.outlierCount });
+    return result;
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+function runMemo(environment: string, runDate: string, p: PreparedRun) {
+  return {
     environment,
     runDate,
     skus: p.skus,
@@ -240,156 +224,96 @@ export async function forecastRun(input: ForecastRunInput, carried?: Carried): P
     horizon: p.horizon,
     policy: p.selection.policy,
     delay: p.delayOverridden ? `${p.initialDelayMs} ms (override)` : 'STREAMING_BATCH_DELAY_MS, read before each gap',
+  };
+}
+
+interface FinishContext {
+  input: ForecastRunInput;
+  runId: string;
+  environment: string;
+  runDate: string;
+  startedAtMs: number;
+  executions: number;
+  p: PreparedRun;
+  c: Counters;
+  setStatus: (s: ForecastRunProgress['status']) => void;
+}
+
+/** After the last batch: record the forecasting phase, preload the cache, measure accuracy, record the run. */
+async function finishRun({ input, runId, environment, runDate, startedAtMs, executions, p, c, setStatus }: FinishContext): Promise<ForecastRunResult> {
+  const durationMs = Date.now() - startedAtMs;
+  await acts.finishForecasting({
+    runId,
+    environment,
+    stats: { forecastMs: durationMs, totalDelayMs: c.totalDelayMs, batchDelayMs: c.currentDelayMs, peakRssMb: c.peakRssMb, peakMemoryPct: c.peakMemoryPct, modelCounts: c.modelCounts },
   });
 
-  const fail = async (err: unknown): Promise<never> => {
-    if (!isCancellation(err)) setStatus('failed');
-    else status = 'failed';
-    await CancellationScope.nonCancellable(() => acts.failForecastRun({ runId, error: message(err) }));
-    throw err;
+  let preload: ForecastRunResult['preload'] = null;
+  if (input.preload !== false) {
+    setStatus('preloading');
+    try {
+      preload = await executeChild(cachePreload, { args: [{ environment, runId }], workflowId: `${runId}-preload` });
+    } catch (err) {
+      // The forecasts are written and served from the database; a failed preload only costs cache misses.
+      if (isCancellation(err)) throw err;
+      preload = { error: failureMessage(err) };
+    }
+  }
+
+  const accuracySource = input.accuracy ?? 'backtest';
+  let acc: Pick<ForecastRunResult, 'mape' | 'wape' | 'mase' | 'outlierCount' | 'outlierSkus'> | null = null;
+  if (accuracySource === 'backtest') {
+    setStatus('backtesting');
+    acc = await executeChild(backtest, {
+      args: [{ environment, runDate, policy: p.selection.policy, batchSize: p.batchSize, horizon: p.horizon, skus: input.skus, accuracyRunId: runId }],
+      workflowId: `${runId}-backtest`,
+    });
+  } else if (accuracySource === 'latest') {
+    acc = await acts.latestAccuracy({ environment, outlierThreshold: p.outlierThreshold });
+  }
+
+  const result: ForecastRunResult = {
+    runId,
+    environment,
+    runDate,
+    status: 'completed',
+    skus: p.skus,
+    batches: p.batches,
+    batchSize: p.batchSize,
+    horizon: p.horizon,
+    policy: p.selection.policy,
+    batchDelayMs: c.currentDelayMs,
+    totalDelayMs: c.totalDelayMs,
+    gaps: c.gaps,
+    durationMs,
+    totalMs: Date.now() - startedAtMs,
+    peakRssMb: c.peakRssMb,
+    peakMemoryPct: c.peakMemoryPct,
+    modelCounts: c.modelCounts,
+    batchesReused: c.batchesReused,
+    executions,
+    preload,
+    accuracySource,
+    mape: acc?.mape ?? null,
+    wape: acc?.wape ?? null,
+    mase: acc?.mase ?? null,
+    outlierCount: acc?.outlierCount ?? 0,
+    outlierSkus: acc?.outlierSkus ?? [],
   };
-
-  try {
-    const limit = Math.min(p.batches, nextBatch + (input.batchesPerExecution ?? DEFAULT_BATCHES_PER_EXECUTION));
-    const lane = async () => {
-      while (nextBatch < limit && !workflowInfo().continueAsNewSuggested) {
-        const batchIndex = nextBatch++;
-        if (batchIndex > 0) {
-          // The gap before every batch but the first: a durable timer, not a process sleep.
-          c.currentDelayMs = p.delayOverridden ? p.initialDelayMs : await localActs.batchDelayMs(environment);
-          if (c.currentDelayMs > 0) {
-            await sleep(c.currentDelayMs);
-            c.totalDelayMs += c.currentDelayMs;
-          }
-          c.gaps++;
-        }
-        if (paused) await condition(() => !paused);
-        inFlight++;
-        const t0 = Date.now();
-        const r: ForecastBatchResult = await batchActs.forecastBatch({
-          runId,
-          environment,
-          runDate,
-          batchIndex,
-          horizon: p.horizon,
-          selection: p.selection,
-          memoryLimitMb: p.memoryLimitMb,
-        });
-        inFlight--;
-        c.batchWallMs += Date.now() - t0;
-        c.batchesDone++;
-        c.skusDone += r.skus;
-        if (r.alreadyDone) c.batchesReused++;
-        c.peakRssMb = Math.max(c.peakRssMb, r.peakRssMb);
-        c.peakMemoryPct = Math.max(c.peakMemoryPct, r.peakMemoryPct);
-        for (const [m, n] of Object.entries(r.modelCounts)) c.modelCounts[m] = (c.modelCounts[m] ?? 0) + n;
-      }
-    };
-    const lanes = Math.max(1, Math.min(p.maxParallel, limit - nextBatch));
-    await Promise.all(Array.from({ length: lanes }, lane));
-  } catch (err) {
-    return fail(err);
-  }
-
-  if (nextBatch < p.batches) {
-    // Bounded history: continue in a fresh execution (same workflow id = same run id).
-    await continueAsNew<typeof forecastRun>(input, {
-      prepared: p,
-      nextBatch,
-      startedAtMs,
-      paused,
-      executions: (carried?.executions ?? 1) + 1,
-      counters: c,
-    });
-  }
-
-  try {
-    const durationMs = Date.now() - startedAtMs;
-    await acts.finishForecasting({
-      runId,
-      environment,
-      stats: {
-        forecastMs: durationMs,
-        totalDelayMs: c.totalDelayMs,
-        batchDelayMs: c.currentDelayMs,
-        peakRssMb: c.peakRssMb,
-        peakMemoryPct: c.peakMemoryPct,
-        modelCounts: c.modelCounts,
-      },
-    });
-
-    let preload: ForecastRunResult['preload'] = null;
-    if (input.preload !== false) {
-      setStatus('preloading');
-      try {
-        preload = await executeChild(cachePreload, { args: [{ environment, runId }], workflowId: `${runId}-preload` });
-      } catch (err) {
-        // The forecasts are written and served from the database; a failed preload only costs cache misses.
-        if (isCancellation(err)) throw err;
-        preload = { error: message(err) };
-      }
-    }
-
-    const accuracySource = input.accuracy ?? 'backtest';
-    let acc: { mape: number | null; wape: number | null; mase: number | null; outlierCount: number; outlierSkus: string[] } | null = null;
-    if (accuracySource === 'backtest') {
-      setStatus('backtesting');
-      const bt: BacktestResult = await executeChild(backtest, {
-        args: [{ environment, runDate, policy: p.selection.policy, batchSize: p.batchSize, horizon: p.horizon, skus: input.skus, accuracyRunId: runId }],
-        workflowId: `${runId}-backtest`,
-      });
-      acc = bt;
-    } else if (accuracySource === 'latest') {
-      acc = await acts.latestAccuracy({ environment, outlierThreshold: p.outlierThreshold });
-    }
-
-    const result: ForecastRunResult = {
-      runId,
-      environment,
-      runDate,
-      status: 'completed',
-      skus: p.skus,
-      batches: p.batches,
-      batchSize: p.batchSize,
-      horizon: p.horizon,
-      policy: p.selection.policy,
-      batchDelayMs: c.currentDelayMs,
-      totalDelayMs: c.totalDelayMs,
-      gaps: c.gaps,
-      durationMs,
-      totalMs: Date.now() - startedAtMs,
-      peakRssMb: c.peakRssMb,
-      peakMemoryPct: c.peakMemoryPct,
-      modelCounts: c.modelCounts,
-      batchesReused: c.batchesReused,
-      executions: carried?.executions ?? 1,
-      preload,
+  await acts.completeForecastRun({
+    runId,
+    completion: {
+      durationMs: result.durationMs,
+      preloadKeys: preload && 'keys' in preload ? preload.keys : null,
       accuracySource,
-      mape: acc?.mape ?? null,
-      wape: acc?.wape ?? null,
-      mase: acc?.mase ?? null,
-      outlierCount: acc?.outlierCount ?? 0,
-      outlierSkus: acc?.outlierSkus ?? [],
-    };
-    await acts.completeForecastRun({
-      runId,
-      completion: {
-        durationMs: result.durationMs,
-        preloadKeys: preload && 'keys' in preload ? preload.keys : null,
-        accuracySource,
-        mape: result.mape,
-        wape: result.wape,
-        mase: result.mase,
-        outlierSkus: result.outlierSkus,
-        outlierCount: result.outlierCount,
-      },
-    });
-    setStatus('completed');
-    upsertMemo({ durationMs: result.durationMs, peakMemoryPct: result.peakMemoryPct, mape: result.mape, outlierCount: result.outlierCount });
-    return result;
-  } catch (err) {
-    return fail(err);
-  }
+      mape: result.mape,
+      wape: result.wape,
+      mase: result.mase,
+      outlierSkus: result.outlierSkus,
+      outlierCount: result.outlierCount,
+    },
+  });
+  return result;
 }
 
 export interface CachePreloadInput {

@@ -76,11 +76,12 @@ export async function testTemporal(): Promise<TestTemporal> {
 
 /** The workflow bundle, built once per jest run (bundling takes seconds) and shared by test files. */
 export async function testWorkflowBundle(): Promise<{ code: string }> {
-  const file = join(tmpdir(), `neuro-workflow-bundle-${required('TEST_RUN_ID')}.js`);
-  if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
+  // Built once per `npm test` (global-setup sets TEST_RUN_ID) and shared by its test files.
+  const file = process.env.TEST_RUN_ID ? join(tmpdir(), `neuro-workflow-bundle-${process.env.TEST_RUN_ID}.js`) : undefined;
+  if (file && existsSync(file)) return { code: readFileSync(file, 'utf8') };
   // Loaded lazily so tests that need no workflows don't load every activity module.
   const { buildWorkflowBundle } = await import('../../src/workers/worker');
   const bundle = await buildWorkflowBundle();
-  writeFileSync(file, bundle.code);
+  if (file) writeFileSync(file, bundle.code);
   return bundle;
 }

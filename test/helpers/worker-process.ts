@@ -2,16 +2,17 @@
  * A worker in its own process, for crash tests: the test SIGKILLs it mid-run and starts another.
  * Settings come from the environment: TEMPORAL_ADDRESS, DATABASE_URL, TASK_QUEUE, optional
  * TEMPORAL_NAMESPACE, WORKFLOW_BUNDLE (a file with pre-built bundle code, to skip bundling) and
- * MAX_ACTIVITIES (activity slots of this worker), REDIS_URL (that Redis instead of an in-process cache;
- * REDIS_PREFIX its key prefix) and CACHE_SET_DELAY_MS (each cache write waits this long first, so a
- * prefetch lasts long enough to be killed mid-way).
+ * MAX_ACTIVITIES (activity slots of each of its workers), ROLE (workflows, forecast or all, default
+ * all), REDIS_URL (that Redis instead of an in-process cache; REDIS_PREFIX its key prefix) and
+ * CACHE_SET_DELAY_MS (each cache write waits this long first, so a prefetch lasts long enough to
+ * be killed mid-way).
  * Prints "ready" on stdout once it polls the task queue.
  */
 import { readFileSync } from 'node:fs';
 import { NativeConnection } from '@temporalio/worker';
 import { createMemoryCache, createRedisCache, type ForecastCache } from '../../src/cache';
 import { createPool } from '../../src/db/pool';
-import { createWorker } from '../../src/workers/worker';
+import { createWorker, type WorkerRole } from '../../src/workers/worker';
 
 function required(name: string): string {
   const v = process.env[name];
@@ -37,13 +38,16 @@ async function main(): Promise<void> {
   const pool = createPool(required('DATABASE_URL'), { max: 4 });
   const connection = await NativeConnection.connect({ address: required('TEMPORAL_ADDRESS') });
   const bundlePath = process.env.WORKFLOW_BUNDLE;
+  const slots = process.env.MAX_ACTIVITIES ? { maxConcurrentActivityTaskExecutions: Number(process.env.MAX_ACTIVITIES) } : undefined;
   const worker = await createWorker({
     connection,
     namespace: process.env.TEMPORAL_NAMESPACE || 'default',
     taskQueue: required('TASK_QUEUE'),
     deps: { pool, cache: await openCache() },
     workflowBundle: bundlePath ? { code: readFileSync(bundlePath, 'utf8') } : undefined,
-    options: process.env.MAX_ACTIVITIES ? { maxConcurrentActivityTaskExecutions: Number(process.env.MAX_ACTIVITIES) } : undefined,
+    role: (process.env.ROLE as WorkerRole | undefined) ?? 'all',
+    options: slots,
+    forecastOptions: slots,
   });
   const stop = () => worker.shutdown();
   process.once('SIGTERM', stop);

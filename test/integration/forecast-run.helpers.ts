@@ -1,25 +1,17 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { temporal } from '@temporalio/proto';
-import type { Worker } from '@temporalio/worker';
+import type { NeuroWorker as Worker } from '../../src/workers/worker';
 import { createMemoryCache } from '../../src/cache';
 import type { ForecastCache } from '../../src/cache/types';
 import { addDays } from '../../src/db/forecasts';
 import { generateIntoDatabase } from '../../src/db/catalogue';
 import { createWorker } from '../../src/workers/worker';
-import { findTemporalCli } from '../../src/client/temporal-server';
-import { freshDatabase, testTemporal, testTemporalAddress, testWorkflowBundle, type TestDatabase, type TestTemporal } from '../helpers/env';
+import { freshDatabase, testTemporal, testWorkflowBundle, type TestDatabase, type TestTemporal } from '../helpers/env';
 
 /** Shared set-up of the forecastRun integration tests: a fresh database with a small catalogue, a worker. */
-
-const run = promisify(execFile);
+export { recordHistory } from '../helpers/histories';
 
 export const RUN_DATE = '2025-03-01';
-export const HISTORIES_DIR = join(__dirname, '..', 'fixtures', 'histories');
-export const INDEX_FILE = join(HISTORIES_DIR, 'forecast-run.index.json');
 
 export interface Stack {
   db: TestDatabase;
@@ -64,21 +56,6 @@ export async function startStack(opts: { skus: number; days?: number; worker?: b
       await db.drop();
     },
   };
-}
-
-/** Saves a real history as a replay fixture (first time, or always with RECORD_HISTORIES=1). */
-export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
-  const file = join(HISTORIES_DIR, `${name}.json`);
-  if (existsSync(file) && !process.env.RECORD_HISTORIES) return;
-  mkdirSync(HISTORIES_DIR, { recursive: true });
-  // The Temporal CLI's JSON (the format Web UI downloads use too); Worker.runReplayHistory reads it back.
-  const { stdout } = await run(findTemporalCli()!, ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', testTemporalAddress(), '--output', 'json'], { maxBuffer: 64 << 20 });
-  writeFileSync(file, stdout);
-  // Replay needs the workflow id too (child ids derive from it); the CLI's JSON does not carry it.
-  if (!name.startsWith('forecast-run')) return;
-  const index = existsSync(INDEX_FILE) ? JSON.parse(readFileSync(INDEX_FILE, 'utf8')) : {};
-  index[`${name}.json`] = handle.workflowId;
-  writeFileSync(INDEX_FILE, `${JSON.stringify(index, Object.keys(index).sort(), 1)}\n`);
 }
 
 const E = temporal.api.enums.v1.EventType;

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import type { NeuroWorker as Worker } from '../../src/workers/worker';
 import { createRedisCache, forecastKey, preloadRun, warmKeys } from '../../src/cache';
 import { PATTERN_MIN_SHARE } from '../../src/cache/query-log';
 import type { ForecastCache } from '../../src/cache/types';

@@ -1,13 +1,13 @@
 import { existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { forecastKey } from '../../cache/forecasts';
 import { getEnvironmentConfig } from '../../config/store';
 import { generateIntoDatabase, startDateFor } from '../../db/catalogue';
 import { addDays } from '../../db/forecasts';
 import { migrate } from '../../db/migrate';
-import { buildWorkflowBundle, createWorker, installRuntimeLogger } from '../../workers/worker';
+import { buildWorkflowBundle, createWorker, installRuntimeLogger, type NeuroWorker } from '../../workers/worker';
 import type { BacktestResult } from '../../workflows/backtest';
 import type { ForecastRunResult } from '../../workflows/forecast-run';
 import { formatMs, ProgressBar } from '../progress';
@@ -36,7 +36,7 @@ export interface DemoContext {
   runDate: string;
   environment: 'production';
   services?: Services;
-  worker?: Worker;
+  worker?: NeuroWorker;
   /** SKU subset when the database holds more SKUs than the demo's catalogue. */
   skuSubset?: string[];
   catalogue?: { skus: number; days: number; rows: number | null; start: string; reused: boolean };

@@ -1,8 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { startApiServer } from '../../api/server';
 import { createCache } from '../../cache';
-import { createWorker } from '../../workers/worker';
+import { createWorker, type NeuroWorker, type WorkerRole } from '../../workers/worker';
 import { ensureSearchAttributes } from '../temporal-server';
 import { clearDevState, openDatabase, resolveInfra, startServices, writeDevState } from '../services';
 
@@ -19,10 +19,10 @@ function untilStopSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-async function runWorkerUntil(worker: Worker, stop: Promise<unknown>): Promise<void> {
+async function runWorkerUntil(worker: NeuroWorker, stop: Promise<unknown>): Promise<void> {
   const running = worker.run();
   await Promise.race([stop, running]);
-  if (worker.getState() === 'RUNNING') worker.shutdown();
+  worker.shutdown();
   await running;
 }
 
@@ -89,17 +89,23 @@ async function registerSearchAttributes(address: string, namespace: string): Pro
   }
 }
 
-/** `neuro worker`: one more worker on the task queue of a running server. */
-export async function workerCommand(): Promise<void> {
+/**
+ * `neuro worker`: one more worker process on a running server. In production it never falls back
+ * silently: without DATABASE_URL (or a running `neuro dev` to share) it refuses, unless `--embedded`.
+ */
+export async function workerCommand(opts: { role: WorkerRole; embedded?: boolean }): Promise<void> {
   const infra = resolveInfra();
   if (!infra.temporalAddress) throw new Error('No Temporal server: set TEMPORAL_ADDRESS or start `neuro dev` first');
+  if (!infra.databaseUrl && !opts.embedded) {
+    throw new Error('No database: set DATABASE_URL (or start `neuro dev`, whose database workers share); `neuro worker --embedded` runs on a throwaway embedded PostgreSQL instead');
+  }
   await registerSearchAttributes(infra.temporalAddress, infra.temporalNamespace);
   const db = await openDatabase(infra);
   const cache = await createCache(infra.redisUrl, { log: console.log });
   const native = await NativeConnection.connect({ address: infra.temporalAddress });
   try {
-    const worker = await createWorker({ connection: native, namespace: infra.temporalNamespace, taskQueue: infra.taskQueue, deps: { pool: db.pool, cache } });
-    console.log(`${db.description}\nWorker on ${infra.temporalAddress}, task queue ${infra.taskQueue}. Ctrl-C stops it.`);
+    const worker = await createWorker({ connection: native, namespace: infra.temporalNamespace, taskQueue: infra.taskQueue, role: opts.role, deps: { pool: db.pool, cache } });
+    console.log(`${db.description}\nWorker (${opts.role}) on ${infra.temporalAddress}, task queues ${worker.workers.map((w) => w.options.taskQueue).join(', ')}. Ctrl-C stops it.`);
     await runWorkerUntil(worker, untilStopSignal());
   } finally {
     await native.close();
