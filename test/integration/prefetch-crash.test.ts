@@ -75,29 +75,30 @@ const startWorker = (extraEnv: Record<string, string> = {}): Promise<ChildProces
 
 it('a prefetch whose worker is killed mid-way is retried after the heartbeat timeout and warms every key', async () => {
   // Slow cache writes on the first worker: the prefetch is still warming when it is killed.
-  const first = await startWorker({ CACHE_SET_DELAY_MS: '2000' });
+  const first = await startWorker({ CACHE_SET_DELAY_MS: '3000' });
   const handle = await startPrefetch(t.client, { environment: 'production', trigger: 'manual', topN: 20, includeRecent: false, patternSkus: SKUS.length }, t.taskQueue);
   await waitUntil('the prefetch activity running on the first worker', async () => {
     const d = await handle.describe();
     return (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'prefetchTopQueries' && a.state === PENDING_ACTIVITY_STATE_STARTED);
   });
-  await new Promise((r) => setTimeout(r, 1500)); // mid-way: selection done, warming under way
+  // Another worker is polling already (as in production), so what is measured is the server noticing the loss.
+  const second = await startWorker();
+  await new Promise((r) => setTimeout(r, 1000));
+  const mid = (await db.pool.query('SELECT status FROM prefetch_runs WHERE id = $1', [handle.workflowId])).rows[0];
+  expect(mid).toEqual({ status: 'running' });
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
   const killedAt = Date.now();
 
-  const second = await startWorker();
   const r = await handle.result();
-  const recoveryMs = Date.now() - killedAt;
+  const resultMs = Date.now() - killedAt;
   second.kill('SIGTERM');
-  process.stderr.write(`prefetch-crash: worker killed mid-prefetch, prefetch completed ${(recoveryMs / 1000).toFixed(1)} s later\n`);
 
   expect(r).toMatchObject({ status: 'completed', runId: 'crash-run' });
   const patternKeys = SKUS.flatMap((sku) => PATTERN_HORIZONS.map((h) => forecastKey('production', sku, h)));
   expect((await cache.mget(patternKeys)).filter((v) => v === null)).toHaveLength(0);
   const row = (await db.pool.query('SELECT status, keys_warmed FROM prefetch_runs WHERE id = $1', [handle.workflowId])).rows[0];
   expect(row).toEqual({ status: 'completed', keys_warmed: r.keysWarmed });
-  expect(r.keysWarmed).toBeGreaterThanOrEqual(patternKeys.length);
 
   // The completed attempt is a retry, and what ended the first attempt was the heartbeat timeout.
   const events = (await handle.fetchHistory()).events ?? [];
@@ -105,4 +106,8 @@ it('a prefetch whose worker is killed mid-way is retried after the heartbeat tim
   const started = events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(scheduled.eventId))!;
   expect(started.activityTaskStartedEventAttributes!.attempt).toBeGreaterThanOrEqual(2);
   expect(started.activityTaskStartedEventAttributes!.lastFailure?.timeoutFailureInfo?.timeoutType).toBe(TIMEOUT_TYPE_HEARTBEAT);
+  // Reported, not asserted (no timed assertions): when the retry finished warming, and when the workflow returned.
+  const completed = events.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(scheduled.eventId))!;
+  const warmedMs = Number(completed.eventTime!.seconds) * 1000 + Math.round((completed.eventTime!.nanos ?? 0) / 1e6) - killedAt;
+  process.stderr.write(`prefetch-crash: worker SIGKILLed mid-prefetch; retry done warming ${(warmedMs / 1000).toFixed(1)} s later, workflow result ${(resultMs / 1000).toFixed(1)} s later\n`);
 });
