@@ -1,12 +1,12 @@
 import { buildApp, type ApiApp } from '../../src/api/server';
 import { createMemoryCache, preloadRun } from '../../src/cache';
 import { migrate } from '../../src/db/migrate';
-import { createPool } from '../../src/db/pool';
+import { createPool, withTransaction } from '../../src/db/pool';
 import type { Pool } from 'pg';
 import { startPostgres } from '../helpers/servers';
 import { seedRun, skuIds } from './cache-fixtures';
 
-/** The query log through a PostgreSQL outage: a throwaway server of this file's own is stopped and restarted. */
+/** A PostgreSQL outage (a throwaway server of this file's own is stopped and restarted): the process and the query log survive it. */
 
 let pg: Awaited<ReturnType<typeof startPostgres>>;
 let pool: Pool;
@@ -100,5 +100,26 @@ it('bounds the buffer during an outage and counts what it drops in /metrics', as
     expect(await logRows()).toBe(26);
   } finally {
     await api.close();
+  }
+});
+
+it('a transaction cut by the outage fails its caller and does not crash the process; the pool works after the restart', async () => {
+  const uncaught: Error[] = [];
+  const onUncaught = (err: Error) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const cut = withTransaction(pool, (c) => c.query('SELECT pg_sleep(30)')).then(
+      () => 'committed',
+      (err: Error) => err.message,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    await pg.halt();
+    expect(await cut).toMatch(/terminat/);
+    await new Promise((r) => setTimeout(r, 300));
+    await pg.restart();
+    expect(await withTransaction(pool, async (c) => (await c.query('SELECT 1 AS one')).rows[0])).toEqual({ one: 1 });
+    expect(uncaught).toEqual([]);
+  } finally {
+    process.off('uncaughtException', onUncaught);
   }
 });
