@@ -11,6 +11,8 @@ module.exports = {
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     // Replay needs no server: committed histories against today's workflow bundle.
     { ...base, displayName: 'replay', testMatch: ['<rootDir>/test/replay/**/*.test.ts'] },
+    // The plan's real windows (24 h, 48 h, 7 days, 72 h) on the time-skipping test server, fake activities.
+    { ...base, displayName: 'time-skipping', testMatch: ['<rootDir>/test/time-skipping/**/*.test.ts'] },
     {
       ...base,
       displayName: 'integration',

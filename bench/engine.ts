@@ -9,12 +9,18 @@
  * time.process_time), so other load on the machine does not skew the ratios.
  * The last line printed is one JSON object: seriesPerSecond, vsStatsforecast (ours / theirs,
  * > 1 = we are faster, against StatsForecast(n_jobs=1).forecast), vsStatsforecastKernel (against
- * a bare loop of statsforecast's model.forecast), vsProphet, peakRssMiB.
+ * a bare loop of statsforecast's model.forecast), vsProphet, peakRssMiB, and `intervals`: the
+ * engine's forecastSku with and without `levels: [80, 95]` (conformal, 2 windows: three fits
+ * instead of one) per model, series per CPU-second side by side, plus the Ensemble combination.
+ *
+ *   [--interval-skus N] SKUs for the interval comparison (default 2000; Prophet and Ensemble use
+ *   --prophet-skus)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forecastSku } from '../src/forecasting/engine';
 import { createModel } from '../src/forecasting/models';
 import { generateCatalogue, type SyntheticSeries } from '../src/forecasting/synthetic';
 import type { ModelName } from '../src/forecasting/types';
@@ -83,9 +89,32 @@ async function main(): Promise<void> {
   const prophetFile = join(__dirname, '../src/forecasting/models/prophet.ts');
   if (existsSync(prophetFile)) {
     const sub = cat.slice(0, prophetSkus);
-    timeModel('Prophet', sub.slice(0, 10));
+    timeModel('Prophet', sub.slice(0, 100)); // Prophet needs a longer JIT warm-up
     ours.Prophet = timeModel('Prophet', sub);
     log(`  ours Prophet (${sub.length} SKUs): ${ours.Prophet.toFixed(1)} series/s`);
+    timeModel('Ensemble', sub.slice(0, 100));
+    ours.Ensemble = timeModel('Ensemble', sub);
+    log(`  ours Ensemble (median of 5 incl. Prophet, ${sub.length} SKUs): ${ours.Ensemble.toFixed(1)} series/s`);
+  }
+
+  // cost of prediction intervals: the served path (forecastSku) without and with --level 80,95
+  const intervalSkus = arg('interval-skus', 2000);
+  const intervals: Record<string, { none: number; levels: number; ratio: number }> = {};
+  const served = (model: ModelName, sub: SyntheticSeries[], levels?: number[]): number => {
+    let sink = 0;
+    const t = process.cpuUsage();
+    for (const s of sub) sink += forecastSku(s, { horizon: H, model, levels }).forecast[0];
+    if (Number.isNaN(sink)) log(`  (note: ${model} produced NaN forecasts)`);
+    return sub.length / cpuSeconds(t);
+  };
+  for (const m of ['SESOptimized', 'CrostonSBA', 'TSB', 'IMAPA', 'Prophet', 'Ensemble'] as ModelName[]) {
+    const sub = cat.slice(0, m === 'Prophet' || m === 'Ensemble' ? prophetSkus : intervalSkus);
+    gc();
+    served(m, sub.slice(0, 100), [80, 95]); // warm-up (JIT)
+    const none = served(m, sub);
+    const levels = served(m, sub, [80, 95]);
+    intervals[m] = { none, levels, ratio: none / levels };
+    log(`  ${m} forecastSku (${sub.length} SKUs): ${none.toFixed(0)} series/s without levels, ${levels.toFixed(0)} with --level 80,95 (${(none / levels).toFixed(2)}x the time)`);
   }
 
   // statsforecast on the same data, same run
@@ -155,6 +184,9 @@ async function main(): Promise<void> {
     log(`${m.padEnd(18)}${pad(f(ours[m], ours[m] < 100 ? 1 : 0), 12)}${pad(f(t?.seriesPerSecond), 12)}${pad(f(t?.kernelSeriesPerSecond), 13)}${pad(f(vsStatsforecast[m], 1), 8)}${pad(f(vsKernel[m], 1), 11)}`);
   }
   const peakRssMiB = Math.round(peakRss / 1048576);
+  log('');
+  log(`${'intervals'.padEnd(18)}${pad('none/s', 12)}${pad('80,95/s', 12)}${pad('cost', 8)}`);
+  for (const [m, r] of Object.entries(intervals)) log(`${m.padEnd(18)}${pad(r.none.toFixed(0), 12)}${pad(r.levels.toFixed(0), 12)}${pad(`${r.ratio.toFixed(2)}x`, 8)}`);
   log(`peak RSS ${peakRssMiB} MiB; ${skus} SKUs, horizon ${H}, statsforecast ${sfVersion ?? 'n/a'}, vsProphet ${vsProphet === null ? 'null' : vsProphet.toFixed(1)}`);
   const r2 = (x: number): number => Math.round(x * 100) / 100;
   const round = (o: Record<string, number | null>): Record<string, number | null> =>
@@ -168,6 +200,7 @@ async function main(): Promise<void> {
     statsforecastSkus: sfVersion ? pySkus : 0,
     statsforecastVersion: sfVersion,
     vsProphet: vsProphet === null ? null : r2(vsProphet),
+    intervals: Object.fromEntries(Object.entries(intervals).map(([k, r]) => [k, { none: Math.round(r.none), levels: Math.round(r.levels), ratio: r2(r.ratio) }])),
     peakRssMiB,
   }));
 }

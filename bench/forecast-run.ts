@@ -19,7 +19,7 @@ import { Client as PgClient } from 'pg';
 import { temporal } from '@temporalio/proto';
 import { createForecastActivities, type ForecastBatchResult, type PreparedRun } from '../src/activities/forecast';
 import { createMemoryCache } from '../src/cache';
-import { startForecastRun } from '../src/client/commands/forecast-run';
+import { startForecastRun } from '../src/client/starters';
 import { startDevServer } from '../src/client/temporal-server';
 import { writeSalesChunk, type SalesChunk } from '../src/db/catalogue';
 import { addDays, markForecasted } from '../src/db/forecasts';

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createMemoryCache } from '../src/cache';
-import { startRollout } from '../src/client/commands/rollout';
+import { startRollout } from '../src/client/starters';
 import { startDevServer } from '../src/client/temporal-server';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';

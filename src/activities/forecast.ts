@@ -17,12 +17,16 @@ import {
   unknownSkus,
   upsertAccuracy,
   upsertForecasts,
+  upsertIntervals,
+  runIntervalLevels,
+  type IntervalRows,
   type ForecastedStats,
   type RunCompletion,
 } from '../db/forecasts';
 import { withTransaction } from '../db/pool';
-import { backtestSku, forecastSku, ForecastInputError, isModelName, SELECTION_POLICIES, type ModelName, type SelectionOptions, type SeriesInput } from '../forecasting';
+import { backtestSku, forecastSku, ForecastInputError, isModelName, parseLevels, SELECTION_POLICIES, type Interval, type ModelName, type SelectionOptions, type SeriesInput } from '../forecasting';
 import { countInto } from '../forecasting/counts';
+import { isValidIsoDate } from '../forecasting/dates';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
 
@@ -193,9 +197,7 @@ function checkOverride<K extends ConfigKey>(name: string, key: K, value: unknown
 }
 
 function checkRunDate(runDate: unknown): string {
-  if (typeof runDate !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(runDate) || addDays(runDate, 0) !== runDate) {
-    throw new BadInputError(`runDate: ${JSON.stringify(runDate)} refused: must be a date YYYY-MM-DD`);
-  }
+  if (!isValidIsoDate(runDate)) throw new BadInputError(`runDate: ${JSON.stringify(runDate)} refused: must be a date YYYY-MM-DD`);
   return runDate;
 }
 
@@ -238,10 +240,13 @@ export function selectionFrom(cfg: ForecastConfig, policy?: SelectionOptions['po
   };
 }
 
-/** Forecast of one SKU; a history too short for any model (new SKU) repeats its last value (0 without sales). */
-function forecastOne(s: SeriesInput, horizon: number, selection: SelectionSettings): { model: string; forecast: ArrayLike<number> } {
+/**
+ * Forecast of one SKU; a history too short for any model (new SKU) repeats its last value (0 without
+ * sales). Conformal intervals at `levels`, left out for a history too short to calibrate them.
+ */
+function forecastOne(s: SeriesInput, horizon: number, selection: SelectionSettings, levels: number[] = []): { model: string; forecast: ArrayLike<number>; intervals?: Interval[] } {
   if (s.y.length < 2) return { model: 'Naive', forecast: new Float64Array(horizon).fill(s.y.length ? s.y[0] : 0) };
-  return forecastSku(s, { horizon, selection });
+  return forecastSku(s, { horizon, selection, levels, shortIntervals: 'omit' });
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -282,6 +287,7 @@ export function createForecastActivities(deps: ActivityDeps) {
           batchDelayMs: initialDelayMs,
           horizon,
           policy: selection.policy,
+          intervalLevels: parseLevels([cfg.FORECAST_INTERVAL_LEVELS].filter(Boolean), 'FORECAST_INTERVAL_LEVELS'),
         });
         return snap;
       });
@@ -333,11 +339,22 @@ export function createForecastActivities(deps: ActivityDeps) {
       const n = histories.length * input.horizon;
       const rows = { skuIds: new Array<string>(n), dates: new Array<string>(n), models: new Array<string>(n), values: new Array<number>(n) };
       const modelCounts: Record<string, number> = {};
+      const levels = await runIntervalLevels(pool, input.runId);
+      const ivRows: IntervalRows = { skuIds: [], dates: [], levels: [], lo: [], hi: [] };
       let lastBeat = performance.now();
       for (let i = 0, k = 0; i < histories.length; i++) {
         const s = histories[i];
-        const { model, forecast } = forecastOne(s, input.horizon, input.selection);
+        const { model, forecast, intervals } = forecastOne(s, input.horizon, input.selection, levels);
         countInto(modelCounts, model);
+        for (const iv of intervals ?? []) {
+          for (let d = 0; d < input.horizon; d++) {
+            ivRows.skuIds.push(s.id);
+            ivRows.dates.push(dates[d]);
+            ivRows.levels.push(iv.level);
+            ivRows.lo.push(iv.lo[d]);
+            ivRows.hi.push(iv.hi[d]);
+          }
+        }
         for (let d = 0; d < input.horizon; d++, k++) {
           rows.skuIds[k] = s.id;
           rows.dates[k] = dates[d];
@@ -356,6 +373,7 @@ export function createForecastActivities(deps: ActivityDeps) {
       const record = { runId: input.runId, batchIndex: input.batchIndex, skus: histories.length, attempt: ctx.info.attempt, durationMs: 0, peakRssMb: 0 };
       await withTransaction(pool, async (c) => {
         await upsertForecasts(c, input.environment, input.runId, rows);
+        await upsertIntervals(c, input.environment, input.runId, ivRows);
         record.durationMs = performance.now() - started;
         record.peakRssMb = sampler.stop() / (1024 * 1024);
         await recordBatch(c, record);

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { MAX_HORIZON } from '../cache/forecasts';
 import { ENVIRONMENTS, SELECTION_POLICIES } from '../config/schema';
 import { quotePrefix, SKU_ID_RE, SKU_ID_RULE, skuIdProblem } from '../db/sku-id';
+import { parseLevels } from '../forecasting/conformal';
+import { isValidIsoDate } from '../forecasting/dates';
 
 /**
  * The API's request and answer schemas. Requests are validated by exactly these (zod, through
@@ -41,12 +43,30 @@ const horizon = z
   .optional()
   .meta({ description: `days to forecast, 1..${MAX_HORIZON} (default: the environment's FORECAST_HORIZON_DAYS)`, example: '7' });
 
+const level = z
+  .string()
+  .transform((raw, ctx) => {
+    // parseLevels is the rule; the message quotes only a prefix of the offending part.
+    for (const part of raw.split(',')) {
+      try {
+        parseLevels([part], 'level');
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `${(e as Error).message.split(', got ')[0]}, got ${quotePrefix(part.trim())}` });
+        return z.NEVER;
+      }
+    }
+    return parseLevels([raw], 'level');
+  })
+  .optional()
+  .meta({ description: 'prediction-interval levels to include, comma-separated, each strictly between 0 and 100; only levels the run stores', example: '80,95' });
+
 export const forecastParams = z.strictObject({ sku: skuId });
-export const forecastQuery = query({ env, horizon });
+export const forecastQuery = query({ env, horizon, level });
 
 export const batchQuery = query({
   env,
   horizon,
+  level,
   skus: z
     .string({ error: 'skus is required: a comma-separated list of SKU ids' })
     .transform((list) => [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))])
@@ -61,16 +81,11 @@ export const batchQuery = query({
 
 export const skusQuery = query({ env });
 
-const calendarDate = (d: string) => {
-  const t = Date.parse(`${d}T00:00:00Z`);
-  return !Number.isNaN(t) && new Date(t).toISOString().startsWith(d);
-};
-
 export const triggerBody = z
   .strictObject(
     {
       env: z.enum(ENVIRONMENTS),
-      runDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').refine(calendarDate, 'is not a calendar date').optional(),
+      runDate: z.string().refine(isValidIsoDate, 'is not a calendar date YYYY-MM-DD').optional(),
       horizon: z.number().int().min(1).max(MAX_HORIZON).optional(),
       maxParallel: z.number().int().min(1).max(64).optional(),
       batchSize: z.number().int().min(1).max(100_000).optional(),
@@ -91,8 +106,17 @@ const forecast = z.object({
   runId: z.string(),
   model: z.string(),
   horizon: z.number().int(),
-  points: z.array(z.object({ ds: z.string().meta({ description: 'YYYY-MM-DD' }), value: z.number() })),
+  intervalLevels: z.array(z.number()).optional().meta({ description: 'the levels whose bounds each point carries (with ?level=)' }),
+  points: z.array(
+    z
+      .object({ ds: z.string().meta({ description: 'YYYY-MM-DD' }), value: z.number() })
+      .catchall(z.number().nullable())
+      .meta({ description: 'with ?level=: lo-<level> and hi-<level> bounds (null where the SKU has none)' }),
+  ),
 });
+
+/** The forecast as answered (CachedForecast after forLevels). */
+export type ForecastAnswer = z.output<typeof forecast>;
 
 const described = <T extends z.ZodType>(schema: T, description: string) => schema.meta({ description });
 
@@ -102,7 +126,7 @@ export const answers = {
   forecast: {
     ...internal,
     200: described(forecast, 'the forecast (header x-cache: hit or miss)'),
-    400: described(errorAnswer, 'a bad parameter'),
+    400: described(errorAnswer, 'a bad parameter, or a level the run does not store'),
     404: described(errorAnswer, 'unknown SKU, or no completed forecast run in that environment'),
   },
   batch: {

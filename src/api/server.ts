@@ -4,14 +4,14 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
-import { ForecastReader, knownSkus, currentRunId, runSkus, type CachedForecast } from '../cache/forecasts';
+import { ForecastReader, forLevels, knownSkus, currentRunId, runSkus, type CachedForecast } from '../cache/forecasts';
 import { QueryLogWriter } from '../cache/query-log';
 import { CacheStatsRecorder } from '../cache/stats';
 import type { ForecastCache } from '../cache/types';
-import { startForecastRun } from '../client/commands/forecast-run';
+import { startForecastRun } from '../client/starters';
 import { quotePrefix } from '../db/sku-id';
 import { createMetrics } from './metrics';
-import { answers, batchQuery, forecastParams, forecastQuery, skusQuery, triggerBody } from './schemas';
+import { answers, batchQuery, forecastParams, forecastQuery, skusQuery, triggerBody, type ForecastAnswer } from './schemas';
 
 /**
  * The HTTP API: forecasts from the cache (then PostgreSQL), the admin trigger that starts a
@@ -46,6 +46,16 @@ export interface ApiApp {
 export { MAX_BATCH_SKUS } from './schemas';
 
 class BadRequest extends Error {}
+
+/** The forecast with only the asked-for interval bounds; a level the run does not store is a 400. */
+function servedLevels(f: CachedForecast, levels: number[] | undefined): ForecastAnswer {
+  try {
+    // The same shape; the cache's point type spells its bound keys as a template-literal index.
+    return forLevels(f, levels) as ForecastAnswer;
+  } catch (e) {
+    throw new BadRequest((e as Error).message);
+  }
+}
 
 /** A 4xx message never carries more than this (a safety net over the per-parameter prefixes). */
 const MAX_MESSAGE = 400;
@@ -128,7 +138,7 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     { schema: { summary: 'One SKU\'s forecast', params: forecastParams, querystring: forecastQuery, response: answers.forecast } },
     async (req, reply) => {
       const started = process.hrtime.bigint();
-      const { env, horizon: asked } = req.query;
+      const { env, horizon: asked, level: levels } = req.query;
       const { sku } = req.params;
       const horizon = asked ?? (await reader.config(env)).FORECAST_HORIZON_DAYS;
       const { forecast, hit } = await reader.readOne(env, sku, horizon);
@@ -139,7 +149,7 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       account(env, forecast, hit, ms);
       observe('forecast', hit ? 'hit' : 'miss', 200, started);
-      return reply.header('x-cache', hit ? 'hit' : 'miss').send(forecast);
+      return reply.header('x-cache', hit ? 'hit' : 'miss').send(servedLevels(forecast, levels));
     },
   );
 
@@ -148,17 +158,17 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     { schema: { summary: 'Forecasts of several SKUs', querystring: batchQuery, response: answers.batch } },
     async (req, reply) => {
       const started = process.hrtime.bigint();
-      const { env, horizon: asked, skus } = req.query;
+      const { env, horizon: asked, skus, level: levels } = req.query;
       const horizon = asked ?? (await reader.config(env)).FORECAST_HORIZON_DAYS;
       const results = await reader.readMany(env, skus, horizon);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const forecasts: CachedForecast[] = [];
+      const forecasts: ForecastAnswer[] = [];
       const missing: string[] = [];
       let hits = 0;
       for (const sku of skus) {
         const r = results.get(sku);
         if (r?.forecast) {
-          forecasts.push(r.forecast);
+          forecasts.push(servedLevels(r.forecast, levels));
           account(env, r.forecast, r.hit, ms);
           if (r.hit) hits++;
         } else missing.push(sku);

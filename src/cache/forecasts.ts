@@ -1,3 +1,4 @@
+import { MAX_HORIZON_DAYS } from '../forecasting/limits';
 import type { Pool } from 'pg';
 import { getEnvironmentConfig } from '../config/store';
 import type { ForecastConfig } from '../config/schema';
@@ -12,6 +13,8 @@ import type { CacheEntry, ForecastCache } from './types';
 export interface ForecastPoint {
   ds: string;
   value: number;
+  /** Interval bounds per stored level, statsforecast's names (`lo-80`, `hi-80`); null where the SKU has none (history too short). */
+  [bound: `${'lo' | 'hi'}-${number}`]: number | null;
 }
 
 /** The cached value and the API's answer. */
@@ -21,10 +24,39 @@ export interface CachedForecast {
   runId: string;
   model: string;
   horizon: number;
+  /** Interval levels the run stores (absent when none). */
+  intervalLevels?: number[];
   points: ForecastPoint[];
 }
 
-export const MAX_HORIZON = 365;
+/**
+ * The forecast as served for the requested levels: only those bounds on each point, or none
+ * without `levels`. Throws naming the level when the run does not store it.
+ */
+export function forLevels(f: CachedForecast, levels: readonly number[] | undefined): CachedForecast {
+  const stored = f.intervalLevels ?? [];
+  const missing = (levels ?? []).filter((l) => !stored.includes(l));
+  if (missing.length) {
+    throw new RangeError(`level ${missing.join(', ')} is not stored for run ${f.runId} (stored: ${stored.length ? stored.join(', ') : 'none'}; FORECAST_INTERVAL_LEVELS)`);
+  }
+  const rest: CachedForecast = { ...f };
+  delete rest.intervalLevels;
+  if (!levels?.length) return stored.length ? { ...rest, points: f.points.map((p) => ({ ds: p.ds, value: p.value })) } : f;
+  return {
+    ...rest,
+    intervalLevels: [...levels],
+    points: f.points.map((p) => {
+      const out: ForecastPoint = { ds: p.ds, value: p.value };
+      for (const l of levels) {
+        out[`lo-${l}`] = p[`lo-${l}`] ?? null;
+        out[`hi-${l}`] = p[`hi-${l}`] ?? null;
+      }
+      return out;
+    }),
+  };
+}
+
+export const MAX_HORIZON = MAX_HORIZON_DAYS;
 
 export function forecastKey(environment: string, sku: string, horizon: number): string {
   return `neuro:forecast:${environment}:h${horizon}:${sku}`;
@@ -45,22 +77,46 @@ export async function readForecasts(
 ): Promise<Map<string, CachedForecast>> {
   const out = new Map<string, CachedForecast>();
   if (!skus.length) return out;
-  const { rows } = await pool.query<{ sku_id: string; ds: string; model: string; value: number }>(
-    `SELECT sku_id, ds, model, value FROM (
+  // the run's interval levels ride along on every row: no extra round trip for a run without intervals
+  const { rows } = await pool.query<{ sku_id: string; ds: string; model: string; value: number; levels: number[] | null }>(
+    `SELECT sku_id, ds, model, value, (SELECT interval_levels FROM forecast_runs WHERE id = $2) AS levels FROM (
        SELECT sku_id, ds, model, value, row_number() OVER (PARTITION BY sku_id ORDER BY ds) AS n
        FROM forecasts WHERE environment = $1 AND run_id = $2 AND sku_id = ANY($3)
      ) f WHERE n <= $4 ORDER BY sku_id, ds`,
     [environment, runId, skus, horizon],
   );
+  const levels = rows[0]?.levels ?? [];
   for (const r of rows) {
     let f = out.get(r.sku_id);
     if (!f) {
-      f = { sku: r.sku_id, environment, runId, model: r.model, horizon, points: [] };
+      f = { sku: r.sku_id, environment, runId, model: r.model, horizon, ...(levels.length ? { intervalLevels: levels } : {}), points: [] };
       out.set(r.sku_id, f);
     }
-    f.points.push({ ds: r.ds, value: r.value });
+    const p: ForecastPoint = { ds: r.ds, value: r.value };
+    for (const l of levels) {
+      p[`lo-${l}`] = null;
+      p[`hi-${l}`] = null;
+    }
+    f.points.push(p);
   }
+  if (levels.length) await addIntervals(pool, environment, runId, out);
   return out;
+}
+
+/** Fills the points' bounds from forecast_intervals (the points' dates only). */
+async function addIntervals(pool: Pool, environment: string, runId: string, found: Map<string, CachedForecast>): Promise<void> {
+  const { rows } = await pool.query<{ sku_id: string; ds: string; level: number; lo: number; hi: number }>(
+    'SELECT sku_id, ds, level, lo, hi FROM forecast_intervals WHERE environment = $1 AND run_id = $2 AND sku_id = ANY($3)',
+    [environment, runId, [...found.keys()]],
+  );
+  const byDay = new Map<string, ForecastPoint>();
+  for (const f of found.values()) for (const p of f.points) byDay.set(`${f.sku}|${p.ds}`, p);
+  for (const r of rows) {
+    const p = byDay.get(`${r.sku_id}|${r.ds}`);
+    if (!p) continue;
+    p[`lo-${r.level}`] = r.lo;
+    p[`hi-${r.level}`] = r.hi;
+  }
 }
 
 export async function knownSkus(pool: Pool, skus: string[]): Promise<Set<string>> {

@@ -105,7 +105,7 @@ export function buildProgram(): Command {
     .option('--date <date>', 'run date (YYYY-MM-DD), default today UTC')
     .option('--batch-size <n>', 'SKUs per batch', int('--batch-size'))
     .option('--delay-ms <ms>', 'override STREAMING_BATCH_DELAY_MS for this run', int('--delay-ms'))
-    .option('--policy <policy>', 'selection policy: plan, sbc or backtest-best')
+    .option('--policy <policy>', 'selection policy: plan, sbc, backtest-best or class-best')
     .option('--skus <list>', 'comma-separated SKU subset')
     .action((o) => commands.forecastRun().forecastRunCommand(o));
   forecast
@@ -118,6 +118,8 @@ export function buildProgram(): Command {
     .option('--alpha <a>', 'smoothing constant', num('--alpha'))
     .option('--alpha-d <a>', 'TSB demand smoothing', num('--alpha-d'))
     .option('--alpha-p <a>', 'TSB probability smoothing', num('--alpha-p'))
+    .option('--level <pct>', 'prediction-interval level, repeatable or comma-separated (e.g. 80,95)', collect)
+    .option('--n-windows <n>', 'conformal calibration windows (default 2)', int('--n-windows'))
     .action((o) => commands.forecastFile().runForecastFile(o, process.stdout));
 
   program
@@ -127,10 +129,13 @@ export function buildProgram(): Command {
     .option('--horizon <h>', 'periods per window', int('--horizon'), 7)
     .option('--windows <w>', 'rolling windows', int('--windows'), 4)
     .option('--step <s>', 'periods between window origins', int('--step'))
-    .option('--policy <policy>', 'plan, sbc or backtest-best')
+    .option('--policy <policy>', 'plan, sbc, backtest-best or class-best')
     .option('--model <model>', 'one model for every SKU')
     .option('--format <format>', 'json or csv', 'json')
     .option('--outlier-threshold <pct>', 'MAPE above which a SKU is an outlier', num('--outlier-threshold'))
+    .option('--outlier-metric <metric>', 'offline: mape (default), wape, mase or rmsse decides outliers')
+    .option('--level <pct>', 'offline: score prediction intervals at this level, repeatable or comma-separated', collect)
+    .option('--n-windows <n>', 'offline: conformal calibration windows (default 2)', int('--n-windows'))
     .addOption(envOption())
     .option('--wait', 'wait for the workflow and print its summary')
     .action((o) =>

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_OUTLIER_MAPE, MAX_HORIZON_DAYS } from '../forecasting/limits';
+import { OUTLIER_METRICS } from '../forecasting/backtest';
+import { SELECTION_POLICIES } from '../forecasting/select';
 
 /**
  * Every tunable key of the kickoff plan, its rule and default, in one place. The process
@@ -10,7 +13,16 @@ import { z } from 'zod';
 export const ENVIRONMENTS = ['staging', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
-export const SELECTION_POLICIES = ['plan', 'sbc', 'backtest-best'] as const;
+export { SELECTION_POLICIES };
+
+/** Comma-separated interval levels, each strictly between 0 and 100; normalised ascending; "" or "none" = none. */
+const levelList = z
+  .string()
+  .transform((s) => (s.trim() === 'none' ? '' : s))
+  .pipe(z.string().regex(/^\s*(\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*)?\s*$/, 'must be comma-separated numbers')
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean).map(Number))
+  .refine((ls) => ls.every((l) => l > 0 && l < 100), 'each level must be strictly between 0 and 100')
+  .transform((ls) => [...new Set(ls)].sort((a, b) => a - b).join(',')));
 
 /** Strict booleans: "true"/"false" only, so a typo is refused rather than read as false. */
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]);
@@ -39,7 +51,7 @@ const key = <T extends z.ZodType>(schema: T, def: z.output<T>, rule: string, doc
 export const CONFIG_KEYS = {
   STREAMING_BATCH_DELAY_MS: key(int(0, 60_000), 500, 'whole number of ms, 0..60000', 'Durable delay between forecast batches (plan P1: 500 -> 300).'),
   FORECAST_BATCH_SIZE: key(int(1, 100_000), 100, 'whole number, 1..100000', 'SKUs per forecast batch (700 SKUs -> 7 batches).'),
-  FORECAST_HORIZON_DAYS: key(int(1, 365), 7, 'whole number of days, 1..365', 'Days forecast per SKU per run.'),
+  FORECAST_HORIZON_DAYS: key(int(1, MAX_HORIZON_DAYS), 7, `whole number of days, 1..${MAX_HORIZON_DAYS}`, 'Days forecast per SKU per run.'),
   FORECAST_MAX_PARALLEL_BATCHES: key(int(1, 64), 1, 'whole number, 1..64', 'Batches of one run that may execute at once.'),
   MEMORY_LIMIT_MB: key(int(0, 1_048_576), 0, 'whole number of MiB, 0 = cgroup limit or total memory', 'Denominator of the peak-memory percentage.'),
   ENABLE_PREDICTIVE_PREFETCH: key(bool, true, 'true or false', 'Pre-peak prefetch schedules run (false pauses them).'),
@@ -64,7 +76,9 @@ export const CONFIG_KEYS = {
   CROSTON_ALPHA: key(num(0, 1), 0.1, 'number between 0 and 1', 'Croston smoothing constant.'),
   TSB_ALPHA: key(num(0, 1), 0.1, 'number between 0 and 1', 'TSB demand-size smoothing constant.'),
   TSB_BETA: key(num(0, 1), 0.1, 'number between 0 and 1', 'TSB demand-probability smoothing constant.'),
-  OUTLIER_MAPE_THRESHOLD: key(num(0, 1000), 25, 'percent, 0..1000', 'A SKU whose MAPE is above this is an outlier.'),
+  OUTLIER_MAPE_THRESHOLD: key(num(0, 1000), DEFAULT_OUTLIER_MAPE, 'percent, 0..1000', 'A SKU whose MAPE is above this is an outlier.'),
+  FORECAST_INTERVAL_LEVELS: key(levelList, '80,95', 'comma-separated levels strictly between 0 and 100, or "none"', 'Conformal prediction-interval levels each forecast run stores and the API serves (?level=).'),
+  OUTLIER_METRIC: key(z.enum(OUTLIER_METRICS), 'mape', `one of ${OUTLIER_METRICS.join(', ')}`, 'Per-SKU metric the outlier threshold applies to (recorded in every summary).'),
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;

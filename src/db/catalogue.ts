@@ -1,3 +1,4 @@
+import { addDays, parseIsoDate, todayUtc } from '../forecasting/dates';
 import { createReadStream, statSync } from 'node:fs';
 import type { Pool, PoolClient } from 'pg';
 import { readLongCsv, type LongRow } from '../forecasting/long-csv';
@@ -41,13 +42,8 @@ export interface GenerateOptions {
 }
 
 export function startDateFor(days: number, end?: string): string {
-  const last = end ? new Date(`${end}T00:00:00Z`) : new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() - 1));
-  if (Number.isNaN(last.getTime())) throw new Error(`--end must be a date YYYY-MM-DD, got "${end}"`);
-  return new Date(last.getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
-}
-
-function addDays(iso: string, n: number): string {
-  return new Date(Date.parse(`${iso}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+  const last = end === undefined ? addDays(todayUtc(), -1) : parseIsoDate(end, '--end');
+  return addDays(last, -(days - 1));
 }
 
 /** Generates the synthetic catalogue into the database in one transaction. Returns SKUs written. */

@@ -1,3 +1,4 @@
+import { addDays } from '../forecasting/dates';
 import type { Pool, PoolClient } from 'pg';
 import type { SeriesInput } from '../forecasting/types';
 
@@ -15,7 +16,7 @@ const EPOCH_MS = Date.parse(`${EPOCH}T00:00:00Z`);
 
 export const dayNumber = (isoDate: string): number => Math.round((Date.parse(`${isoDate}T00:00:00Z`) - EPOCH_MS) / DAY_MS);
 export const dateOfDay = (day: number): string => new Date(EPOCH_MS + day * DAY_MS).toISOString().slice(0, 10);
-export const addDays = (isoDate: string, days: number): string => dateOfDay(dayNumber(isoDate) + days);
+export { addDays };
 
 export interface RunSnapshot {
   skus: number;
@@ -106,6 +107,33 @@ export async function upsertForecasts(c: Queryable, environment: string, runId: 
   return res.rowCount ?? 0;
 }
 
+export interface IntervalRows {
+  skuIds: string[];
+  dates: string[];
+  levels: number[];
+  lo: number[];
+  hi: number[];
+}
+
+/** The batch's interval bounds, one statement like upsertForecasts; a retry overwrites. */
+export async function upsertIntervals(c: Queryable, environment: string, runId: string, rows: IntervalRows): Promise<number> {
+  if (rows.skuIds.length === 0) return 0;
+  const res = await c.query(
+    `INSERT INTO forecast_intervals (environment, run_id, sku_id, ds, level, lo, hi)
+     SELECT $1, $2, t.sku_id, t.ds, t.level, t.lo, t.hi
+     FROM unnest($3::text[], $4::date[], $5::float8[], $6::float8[], $7::float8[]) AS t(sku_id, ds, level, lo, hi)
+     ON CONFLICT (environment, run_id, sku_id, ds, level) DO UPDATE SET lo = EXCLUDED.lo, hi = EXCLUDED.hi`,
+    [environment, runId, rows.skuIds, rows.dates, rows.levels, rows.lo, rows.hi],
+  );
+  return res.rowCount ?? 0;
+}
+
+/** The interval levels a run stores (empty for none, or a run from before intervals). */
+export async function runIntervalLevels(c: Queryable, runId: string): Promise<number[]> {
+  const { rows } = await c.query<{ interval_levels: number[] }>('SELECT interval_levels FROM forecast_runs WHERE id = $1', [runId]);
+  return rows[0]?.interval_levels ?? [];
+}
+
 export interface BatchRecord {
   runId: string;
   batchIndex: number;
@@ -155,13 +183,15 @@ export interface NewRun {
   batchDelayMs: number;
   horizon: number;
   policy: string;
+  /** Interval levels the run stores (FORECAST_INTERVAL_LEVELS); default none. */
+  intervalLevels?: number[];
 }
 
 export async function insertRun(c: Queryable, r: NewRun): Promise<void> {
   await c.query(
-    `INSERT INTO forecast_runs (id, environment, run_date, status, skus, batches, batch_delay_ms, horizon, policy)
-     VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-    [r.id, r.environment, r.runDate, r.skus, r.batches, r.batchDelayMs, r.horizon, r.policy],
+    `INSERT INTO forecast_runs (id, environment, run_date, status, skus, batches, batch_delay_ms, horizon, policy, interval_levels)
+     VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+    [r.id, r.environment, r.runDate, r.skus, r.batches, r.batchDelayMs, r.horizon, r.policy, r.intervalLevels ?? []],
   );
 }
 

@@ -1,6 +1,33 @@
 import { ForecastInputError, type SeriesInput } from './types';
 
+/**
+ * The one calendar-date module (UTC days as YYYY-MM-DD strings): parse, validate, add days. Used by
+ * the engine, config, API, CLI, database and rollout input alike, so every caller refuses the same
+ * impossible dates (2025-02-30, 2025-13-01) with the same words.
+ */
+
 const DAY_MS = 86_400_000;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A real calendar date written YYYY-MM-DD (2025-02-30 is not). */
+export function isValidIsoDate(s: unknown): s is string {
+  return typeof s === 'string' && ISO_DATE.test(s) && dayToIso(isoToDay(s)) === s;
+}
+
+/** Returns `s` if it is a calendar date, else throws naming `what`: `runDate: "2025-02-30" is not a date YYYY-MM-DD`. */
+export function parseIsoDate(s: unknown, what: string): string {
+  if (!isValidIsoDate(s)) throw new Error(`${what}: ${JSON.stringify(s)} is not a date YYYY-MM-DD`);
+  return s;
+}
+
+export function addDays(iso: string, days: number): string {
+  return dayToIso(isoToDay(iso) + days);
+}
+
+/** Today's date in UTC (not for workflow code, which uses its start time). */
+export function todayUtc(now: Date = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}
 
 export function isoToDay(iso: string): number {
   return Date.parse(`${iso}T00:00:00Z`) / DAY_MS;

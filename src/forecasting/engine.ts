@@ -1,4 +1,5 @@
 import { classifyDemand, type DemandClass } from './classify';
+import { conformalIntervals, conformalWindows, conformityScores, DEFAULT_CONFORMAL_WINDOWS, type Interval } from './conformal';
 import type { ModelParams } from './models';
 import { predict } from './predict';
 import { selectModel, type SelectionOptions } from './select';
@@ -11,6 +12,12 @@ export interface ForecastOptions {
   model?: ModelName;
   selection?: Partial<SelectionOptions>;
   params?: ModelParams;
+  /** Prediction-interval levels in percent (parseLevels: ascending, 0 < level < 100); none = no intervals. */
+  levels?: readonly number[];
+  /** Conformal calibration windows (default 2). */
+  nWindows?: number;
+  /** A history too short for intervals: refuse (default, ForecastInputError) or omit them. */
+  shortIntervals?: 'refuse' | 'omit';
 }
 
 export interface SkuForecast {
@@ -19,12 +26,40 @@ export interface SkuForecast {
   forecast: Float64Array;
   /** Why this model (selection policy) or "requested". */
   reason: string;
+  /** One per requested level, ascending; bounds cut to 0 like the forecast. */
+  intervals?: Interval[];
+}
+
+/**
+ * Conformal intervals of `model` around `mean` (see conformal.ts), each window's forecast made
+ * exactly as the engine serves it. Cutting the bounds at 0 cannot change coverage (demand is never
+ * negative) and only lowers the pinball loss.
+ */
+export function predictIntervals(
+  series: SeriesInput,
+  model: ModelName,
+  params: ModelParams,
+  mean: Float64Array,
+  levels: readonly number[],
+  nWindows = DEFAULT_CONFORMAL_WINDOWS,
+): Interval[] {
+  const h = mean.length;
+  const scores = conformityScores(series.id, series.y, h, nWindows, (y) => predict({ ...series, y }, model, params, h));
+  const out = conformalIntervals(mean, scores, levels);
+  for (const { lo, hi } of out) {
+    for (let i = 0; i < h; i++) {
+      if (lo[i] < 0) lo[i] = 0;
+      if (hi[i] < 0) hi[i] = 0;
+    }
+  }
+  return out;
 }
 
 /**
  * The engine's one entry point: validates the input (ForecastInputError naming the SKU), picks
- * the model (explicit, or by policy), fits and forecasts `horizon` periods. An all-zero history
- * forecasts zeros; forecasts are never negative.
+ * the model (explicit, or by policy), fits and forecasts `horizon` periods, with conformal
+ * intervals when levels are given. An all-zero history forecasts zeros (and zero-width intervals
+ * at zero); forecasts are never negative.
  */
 export function forecastSku(series: SeriesInput, opts: ForecastOptions): SkuForecast {
   validateSeries(series);
@@ -44,5 +79,11 @@ export function forecastSku(series: SeriesInput, opts: ForecastOptions): SkuFore
     modelParams = sel.params;
   }
   checkLength(series, model, seasonLength);
-  return { model, demandClass, forecast: predict(series, model, modelParams, h), reason };
+  const forecast = predict(series, model, modelParams, h);
+  const out: SkuForecast = { model, demandClass, forecast, reason };
+  if (opts.levels?.length) {
+    const windows = conformalWindows(series.y.length, h, opts.nWindows ?? DEFAULT_CONFORMAL_WINDOWS);
+    if (windows >= 2 || opts.shortIntervals !== 'omit') out.intervals = predictIntervals(series, model, modelParams, forecast, opts.levels, opts.nWindows);
+  }
+  return out;
 }

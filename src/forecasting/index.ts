@@ -4,6 +4,7 @@ export * from './long-csv';
 export * from './models';
 export * from './classify';
 export * from './metrics';
+export * from './conformal';
 export * from './select';
 export * from './predict';
 export * from './engine';

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
+import { isValidIsoDate } from './dates';
 
 /** One row of a long-format demand file: `unique_id,ds,y` or `sku,date,quantity`. */
 export interface LongRow {
@@ -31,13 +32,7 @@ const HEADERS: Record<string, [string, string, string]> = {
   'sku,date,quantity': ['sku', 'date', 'quantity'],
 };
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-export function isValidIsoDate(s: string): boolean {
-  if (!ISO_DATE.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
+export { isValidIsoDate };
 
 /**
  * Streams a long CSV record by record (never buffering the whole file) and yields valid rows.
@@ -92,7 +87,7 @@ export async function* readLongCsv(
       const y = Number(yText);
       const idProblem = id === '' ? 'empty SKU id' : opts.checkId?.(id);
       if (idProblem) problems.push({ line: lineNo, message: idProblem });
-      else if (!isValidIsoDate(ds)) problems.push({ line: lineNo, message: `bad date "${ds.slice(0, 40)}" (want YYYY-MM-DD)` });
+      else if (!isValidIsoDate(ds)) problems.push({ line: lineNo, message: `bad date "${cells[1].slice(0, 40)}" (want YYYY-MM-DD)` });
       else if (yText === '' || !Number.isFinite(y)) problems.push({ line: lineNo, message: `non-numeric quantity "${yText.slice(0, 40)}"` });
       else if (y < 0) problems.push({ line: lineNo, message: `negative quantity ${y}` });
       else {

@@ -12,6 +12,7 @@ export const MODEL_NAMES = [
   'ADIDA',
   'IMAPA',
   'Prophet',
+  'Ensemble',
 ] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 

@@ -1,4 +1,4 @@
-import { isValidIsoDate } from './long-csv';
+import { isValidIsoDate } from './dates';
 import { isModelName } from './models';
 import { ForecastInputError, type ModelName, type SeriesInput } from './types';
 

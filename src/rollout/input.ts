@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseAssignments, parseChanges } from '../config/schema';
+import { ENVIRONMENTS, parseAssignments, parseChanges, SELECTION_POLICIES } from '../config/schema';
+import { isValidIsoDate } from '../forecasting/dates';
 import { getPlan, isPrefetchKey, type RolloutPlan } from './plans';
 import { COMPARATORS, GATE_NAMES, type ConfigValue, type RolloutInput } from './types';
 
@@ -64,8 +65,8 @@ const inputSchema = z
         .object({
           batchSize: z.number().int().positive().optional(),
           skus: z.array(z.string()).optional(),
-          policy: z.string().optional(),
-          runDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'runDate is YYYY-MM-DD').optional(),
+          policy: z.enum(SELECTION_POLICIES, { error: `policy must be one of ${SELECTION_POLICIES.join(', ')}` }).optional(),
+          runDate: z.string().refine(isValidIsoDate, 'runDate is not a date YYYY-MM-DD').optional(),
         })
         .strict()
         .optional(),
@@ -138,7 +139,7 @@ export function planToInput(planOrName: RolloutPlan | string, o: PlanOverrides):
     description: o.description ?? plan.description,
     author: o.author,
     changes,
-    stages: ['staging', 'production'],
+    stages: [...ENVIRONMENTS],
     validation: {
       cycles: o.cycles ?? plan.validation.cycles,
       soakMs,

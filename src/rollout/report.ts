@@ -1,5 +1,6 @@
+import { ENVIRONMENTS } from '../config/schema';
 import { GATE_METRICS } from './gates';
-import type { ConfigValue, Environment, GateResult, RolloutStatus } from './types';
+import type { ConfigValue, GateResult, RolloutStatus } from './types';
 
 /** Markdown for a finished rollout: a CHANGELOG_ops entry and a POST_DEPLOYMENT_REPORT. Pure. */
 
@@ -18,7 +19,7 @@ const num = (x: number | null, unit: string) =>
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const ms = (a?: string, b?: string) => (a && b ? Date.parse(b) - Date.parse(a) : undefined);
 const dur = (x?: number) => (x === undefined ? 'n/a' : x < 1000 ? `${x} ms` : x < 120_000 ? `${(x / 1000).toFixed(1)} s` : `${(x / 60_000).toFixed(1)} min`);
-const ENVS: Environment[] = ['staging', 'production'];
+const ENVS = ENVIRONMENTS;
 
 export function renderChangelogEntry(s: RolloutStatus): string {
   const end = s.timeline.at(-1)?.at ?? '';

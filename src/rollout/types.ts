@@ -3,7 +3,9 @@
  * the workflow bundle imports this file.
  */
 
-export type Environment = 'staging' | 'production';
+import type { Environment } from '../config/schema';
+
+export type { Environment };
 /** A config value as stored (JSON); null in a snapshot = no override (the key is on its default). */
 export type ConfigValue = string | number | boolean;
 export type Overrides = Record<string, ConfigValue | null>;
@@ -153,6 +155,21 @@ export interface TimelineEntry {
   at: string;
   event: string;
   detail?: string;
+}
+
+/** Message payloads (signals and updates of the same name). */
+export interface ApprovePayload {
+  role: string;
+  by: string;
+  comment?: string;
+}
+export interface DecisionPayload {
+  by: string;
+  reason: string;
+}
+/** GO may knowingly accept gates that stayed inconclusive (too little data); they are recorded. */
+export interface GoPayload extends DecisionPayload {
+  acceptInconclusive?: boolean;
 }
 
 export interface RolloutStatus {

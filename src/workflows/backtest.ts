@@ -90,6 +90,30 @@ function merge(t: BacktestBatchResult, b: BacktestBatchResult): void {
   t.durationMs += b.durationMs;
 }
 
+/** The catalogue figures from the merged batch sums. */
+function summary(backtestId: string, accuracyRunId: string, p: PreparedBacktest, totals: BacktestBatchResult, durationMs: number): BacktestResult {
+  return {
+    backtestId,
+    accuracyRunId,
+    environment: p.environment,
+    runDate: p.runDate,
+    skus: totals.skus,
+    skipped: totals.skipped,
+    batches: p.batches,
+    horizon: p.horizon,
+    windows: p.windows,
+    mape: totals.mapeCount ? totals.mapeSum / totals.mapeCount : null,
+    wape: totals.sumAbsActual > 0 ? (100 * totals.sumAbsErr) / totals.sumAbsActual : null,
+    mase: totals.maseCount ? totals.maseSum / totals.maseCount : null,
+    outlierThreshold: p.outlierThreshold,
+    outlierCount: totals.outlierCount,
+    outlierSkus: totals.outliers.map((o) => o.sku),
+    outliers: totals.outliers,
+    modelCounts: totals.modelCounts,
+    durationMs,
+  };
+}
+
 export async function backtest(input: BacktestInput, carried?: Carried): Promise<BacktestResult> {
   if (!input || typeof input.environment !== 'string') {
     throw ApplicationFailure.nonRetryable('input: { environment: "staging" | "production", ... } is required', 'BadInputError');
@@ -173,26 +197,7 @@ export async function backtest(input: BacktestInput, carried?: Carried): Promise
     // History bound: a fresh execution carries only the running totals on.
     await continueAsNew<typeof backtest>(input, { prepared: p, nextBatch, startedAtMs, totals });
   }
-  const result: BacktestResult = {
-    backtestId,
-    accuracyRunId: input.accuracyRunId ?? backtestId,
-    environment: p.environment,
-    runDate: p.runDate,
-    skus: totals.skus,
-    skipped: totals.skipped,
-    batches: p.batches,
-    horizon: p.horizon,
-    windows: p.windows,
-    mape: totals.mapeCount ? totals.mapeSum / totals.mapeCount : null,
-    wape: totals.sumAbsActual > 0 ? (100 * totals.sumAbsErr) / totals.sumAbsActual : null,
-    mase: totals.maseCount ? totals.maseSum / totals.maseCount : null,
-    outlierThreshold: p.outlierThreshold,
-    outlierCount: totals.outlierCount,
-    outlierSkus: totals.outliers.map((o) => o.sku),
-    outliers: totals.outliers,
-    modelCounts: totals.modelCounts,
-    durationMs: Date.now() - startedAtMs,
-  };
+  const result = summary(backtestId, input.accuracyRunId ?? backtestId, p, totals, Date.now() - startedAtMs);
   status = 'completed';
   upsertSearchAttributes([{ key: STATUS, value: 'completed' }]);
   upsertMemo({ mape: result.mape, wape: result.wape, outlierCount: result.outlierCount });

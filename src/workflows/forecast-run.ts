@@ -17,6 +17,7 @@ import type { Activities } from '../activities';
 import type { PreparedRun } from '../activities/forecast';
 import { backtest } from './backtest';
 import { batchActivities, failureMessage, prepareFailure, runBatchLanes } from './batches';
+import { backtestChildId, preloadChildId } from './ids';
 import { countBatch, countGap, newCounters, progress, type Carried, type Counters } from './forecast-run-state';
 import { pauseSignal, progressQuery, resumeSignal, type ForecastRunProgress } from './messages';
 import { ENVIRONMENT, RUN_DATE, SCHEDULED_BY, STATUS, TRIGGER } from './search-attributes';
@@ -252,7 +253,7 @@ async function finishRun({ input, runId, environment, runDate, startedAtMs, exec
   if (input.preload !== false) {
     setStatus('preloading');
     try {
-      preload = await executeChild(cachePreload, { args: [{ environment, runId }], workflowId: `${runId}-preload` });
+      preload = await executeChild(cachePreload, { args: [{ environment, runId }], workflowId: preloadChildId(runId) });
     } catch (err) {
       // The forecasts are written and served from the database; a failed preload only costs cache misses.
       if (isCancellation(err)) throw err;
@@ -266,7 +267,7 @@ async function finishRun({ input, runId, environment, runDate, startedAtMs, exec
     setStatus('backtesting');
     acc = await executeChild(backtest, {
       args: [{ environment, runDate, policy: p.selection.policy, batchSize: p.batchSize, horizon: p.horizon, skus: input.skus, accuracyRunId: runId }],
-      workflowId: `${runId}-backtest`,
+      workflowId: backtestChildId(runId),
     });
   } else if (accuracySource === 'latest') {
     acc = await acts.latestAccuracy({ environment, outlierThreshold: p.outlierThreshold });

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { RolloutStatus } from '../rollout/types';
+import type { ApprovePayload, DecisionPayload, GoPayload, RolloutStatus } from '../rollout/types';
 
 /**
  * Every signal, query and update of every workflow, in one shared module: the names are public
@@ -45,20 +45,6 @@ export const backtestProgressQuery = defineQuery<BacktestProgress>('progress');
 
 // ---- rollout -----------------------------------------------------------------------------------
 
-export interface ApprovePayload {
-  role: string;
-  by: string;
-  comment?: string;
-}
-export interface DecisionPayload {
-  by: string;
-  reason: string;
-}
-/** GO may knowingly accept gates that stayed inconclusive (too little data); they are recorded. */
-export interface GoPayload extends DecisionPayload {
-  acceptInconclusive?: boolean;
-}
-
 /** Updates answer the caller (accepted, or rejected by the validator with the reason). */
 export const approveUpdate = defineUpdate<string, [ApprovePayload]>('approve');
 export const goUpdate = defineUpdate<string, [GoPayload]>('go');
@@ -75,4 +61,4 @@ export const rollbackSignal = defineSignal<[DecisionPayload]>('rollback');
  * separate maps and the server routes them separately (checked by test/integration/rollout.test.ts).
  */
 export const statusQuery = defineQuery<RolloutStatus>('status');
-export type { RolloutStatus };
+export type { ApprovePayload, DecisionPayload, GoPayload, RolloutStatus };

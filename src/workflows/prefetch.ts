@@ -1,6 +1,7 @@
 import { executeChild, log, proxyActivities, sleep, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PrefetchCounts, PrefetchTrigger } from '../cache/prefetch';
+import { postDeployPrefetchChildId, postDeployWorkflowId } from './ids';
 import { ENVIRONMENT, STATUS, TRIGGER } from './search-attributes';
 
 /**
@@ -45,10 +46,6 @@ export interface PostDeployPrefetchResult {
   prefetch: PrefetchResult;
 }
 
-/** One post-deploy prefetch per deploy id: the hook derives the workflow id from it. */
-export function postDeployWorkflowId(environment: string, deployId: string): string {
-  return `post-deploy-prefetch-${environment}-${deployId}`;
-}
 
 const { getConfig, prefetchTopQueries, recordSkippedPrefetch } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -127,7 +124,7 @@ export async function postDeployPrefetch(input: PostDeployPrefetchInput): Promis
   upsertSearchAttributes([{ key: STATUS, value: 'prefetching' }]);
   const result = await executeChild(prefetch, {
     // From the input, not workflowInfo(): the same id whichever way the workflow was started.
-    workflowId: `${postDeployWorkflowId(input.environment, input.deployId)}-prefetch`,
+    workflowId: postDeployPrefetchChildId(postDeployWorkflowId(input.environment, input.deployId)),
     args: [{ environment: input.environment, trigger: 'post-deploy' }],
   });
   upsertSearchAttributes([{ key: STATUS, value: result.status }]);

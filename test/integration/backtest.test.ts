@@ -1,5 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { startBacktest } from '../../src/client/commands/backtest-run';
+import { startBacktest } from '../../src/client/starters';
 import { startDateFor } from '../../src/db/catalogue';
 import { addDays } from '../../src/db/forecasts';
 import { backtestCatalogue, generateCatalogue } from '../../src/forecasting';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { startForecastRun } from '../../src/client/commands/forecast-run';
+import { startForecastRun } from '../../src/client/starters';
 import { testTemporal, testTemporalAddress, testWorkflowBundle, type TestDatabase, type TestTemporal } from '../helpers/env';
 import { RUN_DATE, catalogueDatabase, forecastCounts, recordHistory, waitUntil } from './forecast-run.helpers';
 

@@ -1,6 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { setConfig } from '../../src/config/store';
-import { startForecastRun } from '../../src/client/commands/forecast-run';
+import { startForecastRun } from '../../src/client/starters';
 import { addDays } from '../../src/db/forecasts';
 import type { ForecastRunResult } from '../../src/workflows/forecast-run';
 import { pauseSignal, progressQuery, resumeSignal } from '../../src/workflows/messages';

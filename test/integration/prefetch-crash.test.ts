@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { createRedisCache, forecastKey } from '../../src/cache';
 import type { ForecastCache } from '../../src/cache/types';
-import { startPrefetch } from '../../src/client/commands/prefetch';
+import { startPrefetch } from '../../src/client/starters';
 import { freshDatabase, testRedisUrl, testTemporal, testTemporalAddress, testWorkflowBundle, type TestDatabase, type TestTemporal } from '../helpers/env';
 import { logQueries, seedRun, skuIds } from './cache-fixtures';
 import { waitUntil } from './forecast-run.helpers';

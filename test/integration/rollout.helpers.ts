@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { startRollout } from '../../src/client/commands/rollout';
+import { startRollout } from '../../src/client/starters';
 import { planToInput, type PlanOverrides } from '../../src/rollout/input';
 import type { RolloutInput, RolloutStatus } from '../../src/rollout/types';
 import { statusQuery } from '../../src/workflows/messages';

@@ -1,31 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { infraFromEnv, parseEnvironment } from '../../config/schema';
-import type { backtest, BacktestInput, BacktestResult } from '../../workflows/backtest';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { backtest, BacktestResult } from '../../workflows/backtest';
 import { backtestProgressQuery } from '../../workflows/messages';
-import { ENVIRONMENT, RUN_DATE, STATUS, TRIGGER } from '../../workflows/search-attributes';
 import { formatMs, ProgressBar } from '../progress';
 import { connectTemporal } from '../services';
-import { todayUtc } from './forecast-run';
+import { startBacktest } from '../starters';
 
 export type { BacktestInput, BacktestResult } from '../../workflows/backtest';
-
-/** Starts a backtest workflow: backtest-<env>-<runDate>-<8 hex>. */
-export async function startBacktest(client: Client, input: BacktestInput, taskQueue: string = infraFromEnv().taskQueue): Promise<WorkflowHandle<typeof backtest>> {
-  const environment = parseEnvironment(input.environment);
-  const runDate = input.runDate ?? todayUtc();
-  return client.workflow.start<typeof backtest>('backtest', {
-    taskQueue,
-    workflowId: `backtest-${environment}-${runDate}-${randomUUID().slice(0, 8)}`,
-    args: [{ ...input, environment, runDate }],
-    typedSearchAttributes: [
-      { key: ENVIRONMENT, value: environment },
-      { key: RUN_DATE, value: runDate },
-      { key: STATUS, value: 'running' },
-      { key: TRIGGER, value: 'cli' },
-    ],
-  });
-}
 
 /** Draws the backtest's progress until it closes; returns its summary. */
 export async function followBacktest(handle: WorkflowHandle<typeof backtest>, bar = new ProgressBar({ label: 'backtest' })): Promise<BacktestResult> {

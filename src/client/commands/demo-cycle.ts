@@ -8,9 +8,9 @@ import { approveUpdate, goUpdate, statusQuery } from '../../workflows/messages';
 import { renderCycleReport } from '../html-report';
 import { STATE_DIR } from '../services';
 import type { DemoStep } from './demo';
-import { startPostDeployPrefetch } from './deploy';
-import { describePrefetch, startPrefetch } from './prefetch';
-import { rolloutWorkflowId, startRollout } from './rollout';
+import { rolloutWorkflowId } from '../../workflows/ids';
+import { startPostDeployPrefetch, startPrefetch, startRollout } from '../starters';
+import { describePrefetch } from './prefetch';
 import { applySchedules } from './schedules';
 import { formatTraffic, replayTraffic } from './traffic';
 

@@ -14,7 +14,9 @@ import { formatMs, ProgressBar } from '../progress';
 import { readDevState, startServices, STATE_DIR, type Services } from '../services';
 import { formatBacktestSummary } from './backtest-run';
 import { cycleDemoSteps } from './demo-cycle';
-import { followForecastRun, formatRunSummary, startForecastRun, todayUtc } from './forecast-run';
+import { todayUtc } from '../../forecasting/dates';
+import { startForecastRun } from '../starters';
+import { followForecastRun, formatRunSummary } from './forecast-run';
 
 /**
  * `npm run demo`: the main job end to end on embedded defaults. It is a list of named steps over a

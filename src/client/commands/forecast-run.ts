@@ -1,45 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { infraFromEnv, parseEnvironment } from '../../config/schema';
-import type { forecastRun, ForecastRunInput, ForecastRunResult } from '../../workflows/forecast-run';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { forecastRun, ForecastRunResult } from '../../workflows/forecast-run';
 import { progressQuery, type ForecastRunProgress } from '../../workflows/messages';
-import { ENVIRONMENT, RUN_DATE, STATUS, TRIGGER } from '../../workflows/search-attributes';
 import { formatMs, ProgressBar } from '../progress';
 import { connectTemporal, readDevState } from '../services';
+import { startForecastRun } from '../starters';
 
 export type { ForecastRunInput, ForecastRunResult } from '../../workflows/forecast-run';
-
-export const todayUtc = (): string => new Date().toISOString().slice(0, 10);
-
-/**
- * Starts a forecastRun: the one entry point for the CLI, the API's trigger-forecast route, rollouts
- * and the demo. The environment and run date are checked here so a typo fails before anything
- * starts; the workflow validates the rest. Workflow id: forecast-<env>-<runDate>-<8 hex>.
- */
-export async function startForecastRun(
-  client: Client,
-  input: ForecastRunInput,
-  taskQueue: string = infraFromEnv().taskQueue,
-): Promise<WorkflowHandleWithFirstExecutionRunId<typeof forecastRun>> {
-  const environment = parseEnvironment(input.environment);
-  const runDate = input.runDate ?? todayUtc();
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(runDate) || Number.isNaN(Date.parse(`${runDate}T00:00:00Z`))) {
-    throw new Error(`run date must be YYYY-MM-DD, got "${runDate}"`);
-  }
-  const trigger = input.trigger ?? 'manual';
-  return client.workflow.start<typeof forecastRun>('forecastRun', {
-    taskQueue,
-    workflowId: `forecast-${environment}-${runDate}-${randomUUID().slice(0, 8)}`,
-    args: [{ ...input, environment, runDate, trigger }],
-    typedSearchAttributes: [
-      { key: ENVIRONMENT, value: environment },
-      { key: RUN_DATE, value: runDate },
-      { key: STATUS, value: 'running' },
-      { key: TRIGGER, value: trigger },
-    ],
-    memo: { trigger, environment, runDate },
-  });
-}
 
 export function describeProgress(p: ForecastRunProgress): string {
   const parts = [`batch ${p.batchesDone}/${p.batchesTotal}`, `${p.skusDone}/${p.skusTotal} SKUs`];

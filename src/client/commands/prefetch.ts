@@ -1,27 +1,7 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
 import { infraFromEnv, parseEnvironment } from '../../config/schema';
-import type { prefetch, PrefetchInput, PrefetchResult } from '../../workflows/prefetch';
-import { ENVIRONMENT, TRIGGER } from '../../workflows/search-attributes';
+import type { PrefetchResult } from '../../workflows/prefetch';
 import { connectTemporal } from '../services';
-
-/** Starts one prefetch workflow (the CLI, tests and the rollout use this). */
-export async function startPrefetch(
-  client: Client,
-  input: PrefetchInput,
-  taskQueue: string,
-  workflowId = `prefetch-${input.environment}-${input.trigger}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-): Promise<WorkflowHandle<typeof prefetch>> {
-  parseEnvironment(input.environment);
-  return client.workflow.start<typeof prefetch>('prefetch', {
-    taskQueue,
-    workflowId,
-    args: [input],
-    typedSearchAttributes: [
-      { key: ENVIRONMENT, value: input.environment },
-      { key: TRIGGER, value: input.trigger },
-    ],
-  });
-}
+import { startPrefetch } from '../starters';
 
 export function describePrefetch(r: PrefetchResult): string {
   if (r.status === 'skipped') return `prefetch ${r.prefetchId}: skipped (${r.reason})`;

@@ -1,14 +1,14 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { TypedSearchAttributes, WorkflowExecutionAlreadyStartedError, type UpdateDefinition } from '@temporalio/common';
+import type { UpdateDefinition } from '@temporalio/common';
 import { planToInput, formatDuration, type PlanOverrides } from '../../rollout/input';
-import type { GateResult, RolloutInput, RolloutStatus } from '../../rollout/types';
+import type { GateResult, RolloutStatus } from '../../rollout/types';
+import { rolloutWorkflowId } from '../../workflows/ids';
 import { approveUpdate, goUpdate, noGoUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
-import { RELEASE_TAG, STAGE, STATUS } from '../../workflows/search-attributes';
 import { connectTemporal, resolveInfra } from '../services';
+import { startRollout } from '../starters';
 
 /** `neuro rollout start|status|approve|go|no-go|rollback`: a thin client of the `rollout` workflow. */
 
-export const rolloutWorkflowId = (release: string) => `rollout-${release}`;
 
 type Out = (line: string) => void;
 const stdout: Out = (line) => process.stdout.write(`${line}\n`);
@@ -20,32 +20,6 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   } finally {
     await close();
   }
-}
-
-/** Starts the workflow; refuses a second active rollout of the same release. */
-export async function startRollout(client: Client, input: RolloutInput, taskQueue: string): Promise<string> {
-  const workflowId = rolloutWorkflowId(input.release);
-  try {
-    await client.workflow.start('rollout', {
-      taskQueue,
-      workflowId,
-      args: [input],
-      typedSearchAttributes: new TypedSearchAttributes([
-        { key: RELEASE_TAG, value: input.release },
-        { key: STAGE, value: 'prepare' },
-        { key: STATUS, value: 'running' },
-      ]),
-      memo: { plan: input.plan ?? null, description: input.description, author: input.author, changes: input.changes },
-    });
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new Error(`a rollout of ${input.release} is already running (workflow ${workflowId}); see \`neuro rollout status ${input.release}\``, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
-  return workflowId;
 }
 
 /** The CLI's options: a plan name plus the overrides `planToInput` validates. */

@@ -1,6 +1,7 @@
 import { ForecastInputError, MODEL_NAMES, type Model, type ModelName } from '../types';
 import { ADIDA, IMAPA } from './adida';
 import { CrostonClassic, CrostonOptimized, CrostonSBA } from './croston';
+import { Ensemble, type Combine } from './ensemble';
 import { Naive, SeasonalNaive } from './naive';
 import { Prophet } from './prophet';
 import { SES, SESOptimized } from './ses';
@@ -8,6 +9,7 @@ import { TSB } from './tsb';
 
 export * from './adida';
 export * from './croston';
+export * from './ensemble';
 export * from './naive';
 export * from './ses';
 export * from './tsb';
@@ -22,7 +24,13 @@ export interface ModelParams {
   alphaD?: number;
   /** TSB demand-probability smoothing (TSB_BETA). */
   alphaP?: number;
+  /** Ensemble members (default ENSEMBLE_MEMBERS) and how they are combined (default median). */
+  members?: readonly ModelName[];
+  combine?: Combine;
 }
+
+/** The default combination: see README "Forecast combination" for the measurements behind it. */
+export const ENSEMBLE_MEMBERS: readonly ModelName[] = ['Prophet', 'SeasonalNaive', 'SESOptimized', 'CrostonSBA', 'IMAPA'];
 
 export function isModelName(name: string): name is ModelName {
   return (MODEL_NAMES as readonly string[]).includes(name);
@@ -51,6 +59,13 @@ export function createModel(name: ModelName, params: ModelParams = {}, sku = '-'
     case 'ADIDA': return new ADIDA();
     case 'IMAPA': return new IMAPA();
     case 'Prophet': return new Prophet({ seasonLength: m });
+    case 'Ensemble': {
+      const members = params.members ?? ENSEMBLE_MEMBERS;
+      if (members.length === 0 || members.includes('Ensemble')) throw new ForecastInputError(sku, `Ensemble members must be other models, got [${members.join(', ')}]`);
+      const combine = params.combine ?? 'median';
+      if (combine !== 'mean' && combine !== 'median') throw new ForecastInputError(sku, `combine must be mean or median, got ${String(combine)}`);
+      return new Ensemble('Ensemble', members.map((n) => createModel(n, { ...params, members: undefined }, sku)), combine);
+    }
     default:
       throw new ForecastInputError(sku, `unknown model "${String(name)}" (known: ${MODEL_NAMES.join(', ')})`);
   }

@@ -7,6 +7,7 @@
  * seasonality rules, and its Stan model's priors. The MAP is solved exactly (see prophet/map.ts)
  * instead of by L-BFGS, which Stan's optimizer only approximates; point forecasts are yhat.
  */
+import { isoToDay, isValidIsoDate } from '../dates';
 import { ForecastInputError, type FitResult, type Model, type SeriesInput } from '../types';
 import { prophetGram } from './prophet/design';
 import { solveMap, type MapProblem } from './prophet/map';
@@ -36,15 +37,10 @@ interface Seasonality {
   order: number;
 }
 
-const DAY_MS = 86_400_000;
 
 function parseDay(sku: string, iso: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
-  const ms = m ? Date.UTC(+m[1], +m[2] - 1, +m[3]) : NaN;
-  if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== iso) {
-    throw new ForecastInputError(sku, `start must be an ISO date YYYY-MM-DD, got "${iso}"`);
-  }
-  return ms / DAY_MS;
+  if (!isValidIsoDate(iso)) throw new ForecastInputError(sku, `start must be an ISO date YYYY-MM-DD, got "${iso}"`);
+  return isoToDay(iso);
 }
 
 function roundHalfEven(x: number): number {

@@ -15,7 +15,25 @@ describe('backtestSku (rolling origin, expanding window)', () => {
     expect(r.bias).toBeCloseTo(-1.5, 12);
     // lag-1 in-sample MAE is 1 in both windows -> MASE = mean(1.5, 1.5)
     expect(r.mase).toBeCloseTo(1.5, 12);
+    // M5 scale (lag-1 MSE of the training data) is 1: RMSSE = sqrt(mean(1, 4)) per window
+    expect(r.rmsse).toBeCloseTo(Math.sqrt(2.5), 12);
+    // horizon totals: 8 vs 11, then 12 vs 15
+    expect(r.totalWape).toBeCloseTo((100 * 6) / 26, 10);
     expect(r.outlier).toBe(false);
+  });
+  test('interval coverage and scaled pinball on a constructed case', () => {
+    // Naive, h = 1, origins 4 and 5. Origin 4: calibration forecasts 2 vs 3 and 3 vs 4 (scores 1, 1),
+    // so the sample is 3, 3, 5, 5 and [3, 5] at 80 %: the actual 5 is inside. Origin 5: [4, 6]
+    // around 5, actual 7 outside. Coverage 50 %.
+    const r = backtestSku(s([1, 2, 3, 4, 5, 7]), { horizon: 1, windows: 2, model: 'Naive', levels: [80], nWindows: 2 });
+    expect(r.coverage).toEqual({ 80: 50 });
+    // pinball per bound (tau 0.1 and 0.9) over the lag-1 MAE (1): origin 4: 0.1*2 + 0 -> 0.1;
+    // origin 5: 0.1*3 + 0.9*1 -> 0.6; mean 0.35
+    expect(r.spl).toBeCloseTo(0.35, 12);
+  });
+  test('OUTLIER_METRIC picks the metric and its default threshold', () => {
+    const r = backtestSku(s([1, 2, 3, 4, 5, 6, 7, 8]), { horizon: 2, windows: 2, model: 'Naive', outlierMetric: 'rmsse' });
+    expect(r.outlier).toBe(true); // RMSSE 1.58 > 1
   });
   test('step smaller than horizon overlaps windows', () => {
     const r = backtestSku(s([1, 2, 3, 4, 5, 6, 7, 8]), { horizon: 2, windows: 3, step: 1, model: 'Naive' });

@@ -50,6 +50,30 @@ describe('runForecastFile', () => {
     })).rejects.toThrow(/SKU A: irregular daily dates/);
     expect(text).toBe('');
   });
+  test('--level adds statsforecast-named interval columns', async () => {
+    const text = await capture((out) => runForecastFile({ input: longCsv, model: 'SESOptimized', horizon: 2, level: ['95', '80'] }, out));
+    const lines = text.trim().split('\n');
+    expect(lines[0]).toBe('unique_id,ds,SESOptimized,SESOptimized-lo-95,SESOptimized-lo-80,SESOptimized-hi-80,SESOptimized-hi-95');
+    expect(lines).toHaveLength(5);
+    for (const l of lines.slice(1)) {
+      const [m, lo95, lo80, hi80, hi95] = l.split(',').slice(2).map(Number);
+      expect(lo95).toBeLessThanOrEqual(lo80);
+      expect(lo80).toBeLessThanOrEqual(m);
+      expect(m).toBeLessThanOrEqual(hi80);
+      expect(hi80).toBeLessThanOrEqual(hi95);
+    }
+  });
+  test.each(['0', '100', '150', 'abc'])('--level %p is refused naming the flag, nothing written', async (v) => {
+    let text = '';
+    await expect(capture(async (out) => {
+      out.on('data', (c: Buffer) => (text += c.toString()));
+      await runForecastFile({ input: longCsv, model: 'Naive', horizon: 2, level: ['80', v] }, out);
+    })).rejects.toThrow(new RegExp(`--level must be a number strictly between 0 and 100.*"${v}"`));
+    expect(text).toBe('');
+  });
+  test('--n-windows below 2 is refused', async () => {
+    await expect(capture((out) => runForecastFile({ input: longCsv, model: 'Naive', horizon: 2, level: ['80'], nWindows: 1 }, out))).rejects.toThrow(/--n-windows/);
+  });
   test('unknown model', async () => {
     await expect(capture((out) => runForecastFile({ input: longCsv, model: 'Arima', horizon: 2 }, out))).rejects.toThrow(/unknown model "Arima"/);
   });
@@ -60,7 +84,8 @@ describe('runBacktestCli', () => {
     const text = await capture((out) => runBacktestCli({ input: longCsv, horizon: 2, windows: 2, model: 'Naive', format: 'json' }, out));
     const doc = JSON.parse(text);
     expect(doc.model).toBe('Naive');
-    expect(Object.keys(doc.summary)).toEqual(expect.arrayContaining(['mape', 'wape', 'mase', 'outlierCount', 'avgOutlierMape']));
+    expect(Object.keys(doc.summary)).toEqual(expect.arrayContaining(['mape', 'wape', 'mase', 'rmsse', 'totalWape', 'outlierMetric', 'outlierCount', 'avgOutlierMape']));
+    expect(doc.summary.outlierMetric).toBe('mape');
     expect(doc.skus.map((s: { id: string }) => s.id)).toEqual(['A', 'B']);
     expect(Object.keys(doc.skus[0])).toEqual(expect.arrayContaining(['id', 'class', 'model', 'mape', 'wape', 'mase']));
   });
@@ -72,8 +97,20 @@ describe('runBacktestCli', () => {
   test('CSV', async () => {
     const text = await capture((out) => runBacktestCli({ input: longCsv, horizon: 2, windows: 2, policy: 'sbc', format: 'csv' }, out));
     const lines = text.trim().split('\n');
-    expect(lines[0]).toBe('unique_id,class,model,mape,wape,mase,outlier');
+    expect(lines[0]).toBe('unique_id,class,model,mape,wape,mase,rmsse,total_wape,outlier');
     expect(lines).toHaveLength(3);
+  });
+  test('levels: coverage per level in the summary; outlier metric recorded', async () => {
+    const doc = JSON.parse(await capture((out) => runBacktestCli({ input: longCsv, horizon: 2, windows: 2, model: 'Ensemble', format: 'json', level: ['80,95'], outlierMetric: 'rmsse' }, out)));
+    expect(doc.model).toBe('Ensemble');
+    expect(Object.keys(doc.summary.coverage)).toEqual(['80', '95']);
+    expect(doc.summary.outlierMetric).toBe('rmsse');
+    expect(doc.summary.outlierThreshold).toBe(1);
+    await expect(capture((out) => runBacktestCli({ input: longCsv, horizon: 2, windows: 2, format: 'json', outlierMetric: 'mae' }, out))).rejects.toThrow(/--outlier-metric/);
+  });
+  test('class-best records the per-class table', async () => {
+    const doc = JSON.parse(await capture((out) => runBacktestCli({ input: longCsv, horizon: 2, windows: 2, policy: 'class-best', format: 'json' }, out)));
+    expect(Object.keys(doc.summary.classChoices)).toEqual(['smooth', 'erratic', 'intermittent', 'lumpy']);
   });
   test('bad policy and format', async () => {
     await expect(capture((out) => runBacktestCli({ input: longCsv, horizon: 2, windows: 2, policy: 'best', format: 'json' }, out))).rejects.toThrow(/unknown policy/);

@@ -1,3 +1,5 @@
+import { chooseClassModels } from '../../../src/forecasting/select';
+import { combineForecasts, createModel } from '../../../src/forecasting/models';
 import { selectModel } from '../../../src/forecasting/select';
 import type { SeriesInput } from '../../../src/forecasting/types';
 
@@ -52,5 +54,42 @@ describe('backtest-best policy', () => {
     const r = selectModel(s([0, 3, 0, 0, 2, 0]), { policy: 'backtest-best' }, { horizon: 7 });
     expect(r.model).toBe('CrostonSBA');
     expect(r.reason).toMatch(/too short/);
+  });
+});
+
+describe('class-best', () => {
+  const cyc = (id: string, n: number, size: number) => ({ id, start: '2024-01-01', freqDays: 1, y: Float64Array.from({ length: n }, (_, t) => (t % 7 === 3 ? size : 0)) });
+  test('a clearly better model replaces the class default; too few pairs keep it', () => {
+    // demand every 7th day in one size: intermittent, and SeasonalNaive is exact
+    const cat = [cyc('A', 120, 5), cyc('B', 100, 3), cyc('C', 90, 8)];
+    const t = chooseClassModels(cat, { horizon: 7, candidates: ['Ensemble', 'SeasonalNaive', 'CrostonSBA'] });
+    expect(t.intermittent).toMatchObject({ default: 'Ensemble', chosen: 'SeasonalNaive', pairs: 9, chosenRmsse: 0 });
+    expect(t.smooth).toMatchObject({ default: 'Prophet', chosen: 'Prophet', pairs: 0 });
+    const one = chooseClassModels([cyc('A', 120, 5)], { horizon: 7, windows: 2, candidates: ['Ensemble', 'SeasonalNaive'] });
+    expect(one.intermittent.chosen).toBe('Ensemble'); // 2 pairs: within noise by rule
+  });
+  test('the policy reads the table, class defaults otherwise', () => {
+    const s = cyc('A', 120, 5);
+    expect(selectModel(s, { policy: 'class-best' }).model).toBe('Ensemble');
+    expect(selectModel(s, { policy: 'class-best', classModels: { intermittent: 'TSB' } }).model).toBe('TSB');
+    const smooth = { id: 'S', start: '2024-01-01', freqDays: 1, y: Float64Array.from({ length: 60 }, (_, t) => 10 + (t % 3)) };
+    expect(selectModel(smooth, { policy: 'class-best' }).model).toBe('Prophet');
+  });
+});
+
+describe('Ensemble', () => {
+  test('is the per-period median of its members, negatives cut to 0', () => {
+    const s = { id: 'E', start: '2024-01-01', freqDays: 1, y: Float64Array.from({ length: 50 }, (_, t) => (t * 7) % 5) };
+    const members = ['Naive', 'SESOptimized', 'CrostonSBA', 'IMAPA'] as const;
+    const f = createModel('Ensemble', { members }).fit(s).forecast(3);
+    const each = members.map((m) => createModel(m).fit(s).forecast(3));
+    for (let i = 0; i < 3; i++) {
+      const v = each.map((x) => x[i]).sort((a, b) => a - b);
+      expect(f[i]).toBeCloseTo((v[1] + v[2]) / 2, 12);
+    }
+    expect(combineForecasts([Float64Array.of(-2, NaN), Float64Array.of(4, 6)], 2, 'mean')).toEqual(Float64Array.of(2, 6));
+  });
+  test('refuses itself as a member', () => {
+    expect(() => createModel('Ensemble', { members: ['Ensemble'] })).toThrow(/Ensemble members must be other models/);
   });
 });

@@ -1,0 +1,226 @@
+import type { ApprovePayload, DecisionPayload, Environment, GateResult, GoPayload, RolloutInput, RolloutStage, RolloutState, RolloutStatus } from './types';
+
+/**
+ * The rollout's rules as pure functions, unit-tested without a server (test/unit/rollout-decisions.test.ts):
+ * which message is refused and why, what each accepted message changes, when the watch loop runs a
+ * cycle or a check, and how a rollout ends. The workflow (src/workflows/rollout.ts) only sequences
+ * them with activities and timers. Times are passed in (workflow time), never read here.
+ */
+
+export type AbortKind = 'rollback' | 'gate' | 'no-go' | 'error';
+
+/** Why the pipeline stops: set by a message, a failed gate, NO-GO or a failure; then the saga runs. */
+export interface Abort {
+  kind: AbortKind;
+  by: string;
+  reason: string;
+  automatic: boolean;
+  at: number;
+}
+
+/** Everything a rollout decides on: the public status, plus the abort and GO flags. */
+export interface RolloutRun {
+  st: RolloutStatus;
+  abort?: Abort;
+  goDecided: boolean;
+}
+
+const STAGES_BEFORE_PRODUCTION: RolloutStage[] = ['prepare', 'baseline', 'apply-staging', 'validate', 'soak', 'approval'];
+const TERMINAL: RolloutState[] = ['completed', 'rolled-back', 'no-go', 'failed'];
+
+const str = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
+const isObject = (p: unknown): p is Record<string, unknown> => typeof p === 'object' && p !== null && !Array.isArray(p);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The status a rollout starts with, from its raw (not yet validated) input. */
+export function initialStatus(raw: RolloutInput | undefined, workflowId: string): RolloutStatus {
+  return {
+    release: String(raw?.release ?? ''),
+    workflowId,
+    plan: raw?.plan,
+    description: String(raw?.description ?? ''),
+    author: String(raw?.author ?? ''),
+    stage: 'prepare',
+    state: 'running',
+    changes: { requested: { ...(raw?.changes ?? {}) }, environments: {} },
+    gates: {},
+    approvals: { required: [...(raw?.signOffs ?? [])], received: [], missing: [...(raw?.signOffs ?? [])] },
+    deadlines: {},
+    rejected: [],
+    timeline: [],
+  };
+}
+
+export function logEvent(st: RolloutStatus, at: number, event: string, detail?: string): void {
+  st.timeline.push({ at: iso(at), event, ...(detail ? { detail } : {}) });
+}
+
+// ---- refusals: the reason a message is refused, or undefined to accept it ---------------------------
+
+function finishing(r: RolloutRun): string | undefined {
+  if (r.abort) return `the rollout is already ending (${r.abort.kind} by ${r.abort.by}: ${r.abort.reason})`;
+  return TERMINAL.includes(r.st.state) ? `the rollout is ${r.st.state}` : undefined;
+}
+
+function refuseDecisionPayload(p: unknown): string | undefined {
+  if (!isObject(p)) return 'payload must be a JSON object {"by": "...", "reason": "..."}';
+  if (!str(p.by)) return '"by" (who decides) is required';
+  if (!str(p.reason)) return '"reason" is required';
+  return undefined;
+}
+
+export function refuseApprove(r: RolloutRun, p: unknown): string | undefined {
+  const { approvals, author, release } = r.st;
+  if (!isObject(p)) return 'payload must be a JSON object {"role": "...", "by": "...", "comment": "..."}';
+  const role = str(p.role);
+  const by = str(p.by);
+  if (!role) return `"role" is required (one of: ${approvals.required.join(', ')})`;
+  if (!by) return '"by" (who approves) is required';
+  if (p.comment !== undefined && typeof p.comment !== 'string') return '"comment" must be a string';
+  if (!approvals.required.includes(role)) return `unknown sign-off role "${role}" (required: ${approvals.required.join(', ')})`;
+  if (by.toLowerCase() === author.toLowerCase()) return `${by} is the author of ${release} and may not approve it`;
+  const same = approvals.received.find((a) => a.role === role);
+  if (same) return `${role} already signed off by ${same.by}`;
+  const twice = approvals.received.find((a) => a.by.toLowerCase() === by.toLowerCase());
+  if (twice) return `${by} already signed off as ${twice.role}; each role needs its own approver`;
+  if (r.goDecided) return 'the GO decision has already been made';
+  return finishing(r);
+}
+
+const inconclusiveStagingGates = (st: RolloutStatus): GateResult[] => (st.gates.staging ?? []).filter((g) => g.status === 'inconclusive');
+
+export function refuseGo(r: RolloutRun, p: unknown): string | undefined {
+  const bad = refuseDecisionPayload(p) ?? finishing(r);
+  if (bad) return bad;
+  if (r.goDecided) return 'GO has already been given';
+  if (r.st.stage !== 'approval') return `GO is possible once the staging soak has passed its gates (stage now: ${r.st.stage})`;
+  if (r.st.approvals.missing.length) return `sign-offs missing: ${r.st.approvals.missing.join(', ')}`;
+  const open = inconclusiveStagingGates(r.st);
+  if (open.length && (p as GoPayload).acceptInconclusive !== true) {
+    return `gates inconclusive: ${open.map((g) => `${g.gate} (${g.detail})`).join('; ')}; send GO with "acceptInconclusive": true to accept them`;
+  }
+  return undefined;
+}
+
+export function refuseNoGo(r: RolloutRun, p: unknown): string | undefined {
+  const bad = refuseDecisionPayload(p) ?? finishing(r);
+  if (bad) return bad;
+  if (r.goDecided || !STAGES_BEFORE_PRODUCTION.includes(r.st.stage)) return 'already promoted (GO given): use rollback';
+  return undefined;
+}
+
+export function refuseRollback(r: RolloutRun, p: unknown): string | undefined {
+  return refuseDecisionPayload(p) ?? finishing(r);
+}
+
+// ---- transitions: an accepted message's effect on the run, and the reply -----------------------------
+
+export function approve(r: RolloutRun, p: ApprovePayload, at: number): string {
+  const { approvals } = r.st;
+  const a = { role: str(p.role), by: str(p.by), ...(p.comment ? { comment: p.comment } : {}), at: iso(at) };
+  approvals.received.push(a);
+  approvals.missing = approvals.required.filter((role) => !approvals.received.some((x) => x.role === role));
+  logEvent(r.st, at, 'approved', `${a.role} by ${a.by}${a.comment ? `: ${a.comment}` : ''}`);
+  return `${a.role} signed off by ${a.by}; ${approvals.missing.length ? `missing: ${approvals.missing.join(', ')}` : 'all sign-offs in'}`;
+}
+
+export function go(r: RolloutRun, p: GoPayload, at: number): string {
+  const accepted = inconclusiveStagingGates(r.st).map((g) => g.gate);
+  const d = { kind: 'go' as const, by: str(p.by), reason: str(p.reason), at: iso(at), ...(accepted.length ? { acceptedInconclusive: accepted } : {}) };
+  r.st.decision = d;
+  r.goDecided = true;
+  logEvent(r.st, at, 'GO', `${d.by}: ${d.reason}${accepted.length ? ` (accepting inconclusive: ${accepted.join(', ')})` : ''}`);
+  return `GO recorded by ${d.by}; promoting ${r.st.release} to production`;
+}
+
+export function noGo(r: RolloutRun, p: DecisionPayload, at: number): string {
+  const by = str(p.by);
+  const reason = str(p.reason);
+  r.st.decision = { kind: 'no-go', by, reason, at: iso(at) };
+  r.abort = { kind: 'no-go', by, reason, automatic: false, at };
+  logEvent(r.st, at, 'NO-GO', `${by}: ${reason}`);
+  return `NO-GO recorded by ${by}; restoring staging`;
+}
+
+export function requestRollback(r: RolloutRun, p: DecisionPayload, at: number): void {
+  r.abort = { kind: 'rollback', by: str(p.by), reason: str(p.reason), automatic: false, at };
+  logEvent(r.st, at, 'rollback requested', `${str(p.by)}: ${str(p.reason)}`);
+}
+
+export function refuse(r: RolloutRun, message: string, reason: string, at: number): void {
+  r.st.rejected.push({ at: iso(at), message, reason });
+  logEvent(r.st, at, `refused ${message}`, reason);
+}
+
+/** No GO before the approval deadline: the system's NO-GO, naming what was missing. */
+export function approvalTimedOut(r: RolloutRun, timeoutMs: number, at: number): void {
+  const reason = `no GO within the approval timeout (${timeoutMs} ms); missing sign-offs: ${r.st.approvals.missing.join(', ') || 'none'}`;
+  noGo(r, { by: 'system', reason }, at);
+}
+
+export function gateFailed(r: RolloutRun, environment: Environment, why: string, at: number): void {
+  r.abort = { kind: 'gate', by: 'rollout', reason: `gate failed in ${environment}: ${why}`, automatic: true, at };
+}
+
+export function stepFailed(r: RolloutRun, message: string, at: number): void {
+  r.abort = { kind: 'error', by: 'rollout', reason: `step failed: ${message}`, automatic: true, at };
+}
+
+/** The state a rollout ends in. */
+export function endState(abort: Abort | undefined): RolloutState {
+  if (!abort) return 'completed';
+  return abort.kind === 'no-go' ? 'no-go' : abort.kind === 'error' ? 'failed' : 'rolled-back';
+}
+
+/** Failed gates in words, or undefined when none failed. */
+export function failedGates(results: GateResult[]): string | undefined {
+  const failed = results.filter((g) => g.status === 'fail');
+  return failed.length ? failed.map((g) => `${g.gate}: ${g.detail}`).join('; ') : undefined;
+}
+
+// ---- the watch loop's schedule -----------------------------------------------------------------
+
+/** A watched window: cycles spread evenly from its start, checks every interval, a final check at the end. */
+export interface WatchPlan {
+  startMs: number;
+  windowMs: number;
+  cycles: number;
+  intervalMs: number;
+}
+
+/** Where a watch stands: cycles run so far and when the next interval check is due. */
+export interface WatchPosition {
+  cyclesDone: number;
+  nextCheckMs: number;
+}
+
+export type WatchStep = { kind: 'cycle'; n: number } | { kind: 'check' } | { kind: 'end' } | { kind: 'sleep'; untilMs: number };
+
+export const cycleDueAt = (w: WatchPlan, i: number): number => w.startMs + Math.floor((i * w.windowMs) / Math.max(w.cycles, 1));
+
+export const startWatch = (w: WatchPlan): WatchPosition => ({ cyclesDone: 0, nextCheckMs: w.startMs + w.intervalMs });
+
+/**
+ * What the watch does at time t: a cycle that is due (then its gates), else the end of the window
+ * once every cycle ran, else an interval check that is due, else sleep until the next of these.
+ */
+export function watchStep(w: WatchPlan, pos: WatchPosition, t: number): WatchStep {
+  const end = w.startMs + w.windowMs;
+  if (pos.cyclesDone < w.cycles && t >= cycleDueAt(w, pos.cyclesDone)) return { kind: 'cycle', n: pos.cyclesDone + 1 };
+  if (pos.cyclesDone >= w.cycles && t >= end) return { kind: 'end' };
+  if (t >= pos.nextCheckMs) return { kind: 'check' };
+  const nextCycle = pos.cyclesDone < w.cycles ? cycleDueAt(w, pos.cyclesDone) : end;
+  return { kind: 'sleep', untilMs: Math.min(nextCycle, pos.nextCheckMs, end) };
+}
+
+/**
+ * When the next interval check is due after gates were evaluated at `checkedAt` (by a check or a
+ * cycle): the next point of the plan's grid (start + k x interval) after it, so checks neither drift
+ * by the time each takes nor repeat right after a cycle's own evaluation; points missed meanwhile
+ * (a long cycle) collapse into the next one.
+ */
+export function nextCheckAfter(w: WatchPlan, pos: WatchPosition, checkedAt: number): number {
+  let next = pos.nextCheckMs;
+  while (next <= checkedAt) next += w.intervalMs;
+  return next;
+}

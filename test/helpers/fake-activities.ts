@@ -1,0 +1,112 @@
+import { Context } from '@temporalio/activity';
+import type { Activities } from '../../src/activities';
+import type { BacktestBatchResult, ForecastBatchResult, PreparedBacktest, PreparedRun } from '../../src/activities/forecast';
+import { defaultsFromEnv, type ForecastConfig } from '../../src/config/schema';
+import { parseRolloutInput } from '../../src/rollout/input';
+import type { GateResult } from '../../src/rollout/types';
+
+/**
+ * Activities for workflow tests on the time-skipping server: the real workflows, with activities
+ * that keep config in memory, forecast nothing and pass (or fail) gates on demand, and log each call
+ * with its workflow time (the server's skipped clock).
+ */
+
+export interface CallRecord {
+  name: string;
+  /** Workflow time the activity was scheduled at, ms. */
+  at: number;
+  input: unknown;
+}
+
+export interface FakeOptions {
+  /** Verdict of a gate evaluation: return 'fail' to fail every gate of that call. */
+  gateVerdict?: (call: { environment: string; at: number; n: number }) => 'pass' | 'fail';
+}
+
+/** A small run: 20 SKUs in 2 batches. */
+function preparedRun(input: { runId: string; environment: string; runDate: string }, delayMs: number): PreparedRun {
+  return {
+    runId: input.runId, environment: input.environment, runDate: input.runDate, skus: 20, batches: 2, batchSize: 10, horizon: 7, maxParallel: 1,
+    initialDelayMs: delayMs, delayOverridden: false, outlierThreshold: 25, memoryLimitMb: 0,
+    selection: { policy: 'plan', hybridEnabled: true, zeroRatioThreshold: 0.5, cvSquaredThreshold: 0.49, crostonAlpha: 0.1, tsbAlpha: 0.1, tsbBeta: 0.1 },
+  };
+}
+
+export function fakeActivities(o: FakeOptions = {}) {
+  const calls: CallRecord[] = [];
+  const config: Record<string, ForecastConfig> = { staging: defaultsFromEnv({}), production: defaultsFromEnv({}) };
+  const log = (name: string, input: unknown) => {
+    const at = Context.current().info.scheduledTimestampMs;
+    calls.push({ name, at, input });
+    return at;
+  };
+  let gateCalls = 0;
+
+  const activities = {
+    async getConfig(environment: string) {
+      log('getConfig', environment);
+      return config[environment];
+    },
+    async snapshotConfig(input: { environment: string; keys: string[] }) {
+      log('snapshotConfig', input);
+      return Object.fromEntries(input.keys.map((k) => [k, config[input.environment][k as keyof ForecastConfig]]));
+    },
+    async applyConfig(input: { environment: string; changes: Record<string, unknown> }) {
+      log('applyConfig', input);
+      const env = config[input.environment] as unknown as Record<string, unknown>;
+      return Object.entries(input.changes).map(([key, value]) => {
+        const old = env[key];
+        env[key] = value ?? (defaultsFromEnv({}) as unknown as Record<string, unknown>)[key];
+        return { key, old, new: env[key], version: 1 };
+      });
+    },
+    async prepareRollout({ input }: { input: unknown }) {
+      log('prepareRollout', input);
+      return parseRolloutInput(input);
+    },
+    async recordRollout() {},
+    async writeReleaseRecord() {
+      return { evaluations: gateCalls };
+    },
+    async evaluateRolloutGates(a: { environment: string; gates: { gate: string; comparator: string; threshold: number }[] }): Promise<GateResult[]> {
+      const at = log('evaluateRolloutGates', a);
+      const status = o.gateVerdict?.({ environment: a.environment, at, n: ++gateCalls }) ?? 'pass';
+      return a.gates.map((g) => ({ ...g, environment: a.environment, status, value: 1, samples: 1, window: { start: '', end: '' }, detail: `${g.gate} ${status} (fake)` }) as unknown as GateResult);
+    },
+    async prepareForecastRun(input: { runId: string; environment: string; runDate: string }): Promise<PreparedRun> {
+      log('prepareForecastRun', input);
+      return preparedRun(input, config[input.environment].STREAMING_BATCH_DELAY_MS);
+    },
+    async batchDelayMs(environment: string) {
+      return config[environment].STREAMING_BATCH_DELAY_MS;
+    },
+    async forecastBatch(input: { batchIndex: number }): Promise<ForecastBatchResult> {
+      log('forecastBatch', input);
+      return { batchIndex: input.batchIndex, skus: 10, attempt: 1, durationMs: 5, peakRssMb: 100, peakMemoryPct: 1, modelCounts: { Prophet: 10 }, alreadyDone: false };
+    },
+    async finishForecasting() {},
+    async completeForecastRun() {},
+    async failForecastRun() {},
+    async latestAccuracy() {
+      return { mape: 10, wape: 10, mase: 1, outlierCount: 0, outlierSkus: [] };
+    },
+    async preloadForecasts() {
+      return { keys: 20, durationMs: 1 };
+    },
+    async prepareBacktest(input: { backtestId: string; environment: string; runDate: string }): Promise<PreparedBacktest> {
+      return { ...preparedRun({ runId: input.backtestId, ...input }, 0), backtestId: input.backtestId, windows: 1, step: 7 };
+    },
+    async backtestBatch(input: { batchIndex: number }): Promise<BacktestBatchResult> {
+      return {
+        batchIndex: input.batchIndex, skus: 10, skipped: 0, mapeSum: 100, mapeCount: 10, maseSum: 10, maseCount: 10,
+        sumAbsErr: 10, sumAbsActual: 100, outlierCount: 0, outliers: [], modelCounts: { Prophet: 10 }, durationMs: 5,
+      };
+    },
+    async prefetchTopQueries(input: { prefetchId: string }) {
+      log('prefetchTopQueries', input);
+      return { status: 'completed' as const, runId: 'run', queries: 50, keysWarmed: 50, topKeys: 50, patternKeys: 0, patternHorizons: [], durationMs: 5, memoryImpactPct: 0 };
+    },
+    async recordSkippedPrefetch() {},
+  };
+  return { activities: activities as unknown as Activities, calls, config };
+}

@@ -1,0 +1,165 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { forecastTaskQueue } from '../../src/config/task-queues';
+import { planToInput, type PlanOverrides } from '../../src/rollout/input';
+import type { RolloutStatus } from '../../src/rollout/types';
+import { buildWorkflowBundle } from '../../src/workers/worker';
+import { approveSignal, goSignal, rollbackSignal, statusQuery } from '../../src/workflows/messages';
+import { postDeployPrefetch, rollout } from '../../src/workflows';
+import { fakeActivities, type CallRecord } from '../helpers/fake-activities';
+import { timeSkippingEnvironment } from '../helpers/time-skipping';
+
+/**
+ * The plan's windows at their real lengths, on the time-skipping test server with fake activities:
+ * P1's 24 h soak with 6-hourly checks and 3 cycles, P2's 48 h with 2 daily cycles and prefetches,
+ * P3's 7 days with a daily cycle, the 72 h approval timeout, a GO at hour 71, a rollback at hour 30
+ * and the 2-minute post-deploy timer. Times are asserted in workflow time (hours after staging's apply).
+ */
+
+const H = 3_600_000;
+const MIN = 60_000;
+let env: TestWorkflowEnvironment;
+let bundle: { code: string };
+
+beforeAll(async () => {
+  [env, bundle] = await Promise.all([timeSkippingEnvironment(), buildWorkflowBundle()]);
+}, 120_000);
+afterAll(async () => {
+  await env?.teardown();
+});
+
+let seq = 0;
+/** Runs `body` with workers on both task queues serving the real workflows and the fakes. */
+async function withWorkers<T>(fakes: ReturnType<typeof fakeActivities>, body: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `ts-${++seq}`;
+  const base = { connection: env.nativeConnection, activities: fakes.activities };
+  const workers = await Promise.all([
+    Worker.create({ ...base, taskQueue, workflowBundle: bundle }),
+    Worker.create({ ...base, taskQueue: forecastTaskQueue(taskQueue) }),
+  ]);
+  const [first, second] = workers;
+  return first.runUntil(second.runUntil(body(taskQueue)));
+}
+
+function start(taskQueue: string, plan: string, o: Partial<PlanOverrides> = {}) {
+  const input = planToInput(plan, { author: 'dana-author', release: `${plan}-${seq}`, ...o });
+  return env.client.workflow.start(rollout, { taskQueue, workflowId: `rollout-${input.release}`, args: [input] });
+}
+
+/** Hours after staging's config apply at which the named activity ran, to the minute. */
+function hoursOf(calls: CallRecord[], name: string, environment?: string): number[] {
+  const applied = calls.find((c) => c.name === 'applyConfig' && (c.input as { environment: string }).environment === 'staging')!.at;
+  return calls
+    .filter((c) => c.name === name && (!environment || (c.input as { environment?: string }).environment === environment))
+    .map((c) => Math.round(((c.at - applied) / H) * 60) / 60 || 0);
+}
+
+async function signOffAndGo(h: Awaited<ReturnType<typeof start>>, roles: string[]) {
+  for (const [i, role] of roles.entries()) await h.signal(approveSignal, { role, by: `approver-${i}` });
+  await h.signal(goSignal, { by: 'release-manager', reason: 'staging passed', acceptInconclusive: true });
+}
+
+/** Waits (skipping time, half an hour a step) until the rollout reaches a state. */
+async function untilState(h: Awaited<ReturnType<typeof start>>, state: RolloutStatus['state']) {
+  for (let i = 0; i < 400; i++) {
+    if ((await h.query(statusQuery)).state === state) return;
+    await env.sleep('30 minutes');
+  }
+  throw new Error(`rollout never reached ${state}`);
+}
+
+test('P1: 24 h soak, checks every 6 h on the grid, 3 cycles; GO at hour 71 of the 72 h approval window; 24 h monitor', async () => {
+  const fakes = fakeActivities();
+  const status = await withWorkers(fakes, async (tq) => {
+    const h = await start(tq, 'v19.3-batch-delay');
+    await untilState(h, 'awaiting-approval');
+    const approvalStart = Date.parse((await h.query(statusQuery)).timeline.find((e) => e.event === 'stage approval')!.at);
+    // Skip to hour 71 of the approval window (workflow time), then sign off and GO.
+    await env.sleep(approvalStart + 71 * H - (await env.currentTimeMs()));
+    const before = await h.query(statusQuery);
+    expect(before.state).toBe('awaiting-approval');
+    await signOffAndGo(h, before.approvals.required);
+    return h.result();
+  });
+  expect(status.state).toBe('completed');
+  // Staging: a cycle (then gates) at 0, 8 and 16 h; checks at 6, 12, 18 h; the final check at 24 h.
+  expect(hoursOf(fakes.calls, 'prepareForecastRun', 'staging')).toEqual([0, 0, 8, 16]); // baseline, then 3 cycles
+  expect(hoursOf(fakes.calls, 'evaluateRolloutGates', 'staging')).toEqual([0, 6, 8, 12, 16, 18, 24]);
+  // GO at 24 h + 71 h = 95 h: production applied then, checked at +6, +12, +18 and at +24 h.
+  expect(hoursOf(fakes.calls, 'applyConfig', 'production')).toEqual([95]);
+  expect(hoursOf(fakes.calls, 'evaluateRolloutGates', 'production')).toEqual([101, 107, 113, 119]);
+  // The deploy hook's durable 2-minute timer: the post-deploy prefetch runs 2 minutes after promotion.
+  const [prefetchAt] = hoursOf(fakes.calls, 'prefetchTopQueries');
+  expect(Math.round((prefetchAt - 95) * 60)).toBe(2);
+  // The approval deadline counts from the end of the soak (the approval stage's start), not from the start.
+  const deadlineAfterSoak = Date.parse(status.deadlines.approvalDeadline!) - Date.parse(status.deadlines.soakEndsAt!);
+  expect(deadlineAfterSoak).toBeGreaterThanOrEqual(72 * H);
+  expect(deadlineAfterSoak).toBeLessThan(72 * H + MIN);
+}, 120_000);
+
+test('P1: no GO within 72 h of the approval stage ends in NO-GO, exactly at the deadline, staging restored', async () => {
+  const fakes = fakeActivities();
+  const status = await withWorkers(fakes, async (tq) => (await start(tq, 'v19.3-batch-delay')).result());
+  expect(status.state).toBe('no-go');
+  expect(status.decision).toMatchObject({ kind: 'no-go', by: 'system' });
+  expect(Date.parse(status.decision!.at) - Date.parse(status.deadlines.approvalDeadline!)).toBeLessThan(MIN);
+  expect(Date.parse(status.decision!.at) - Date.parse(status.deadlines.soakEndsAt!)).toBeGreaterThanOrEqual(72 * H);
+  expect(status.rollback?.restored).toEqual(['staging']);
+  expect(fakes.config.staging.STREAMING_BATCH_DELAY_MS).toBe(500);
+  expect(hoursOf(fakes.calls, 'applyConfig', 'production')).toEqual([]);
+}, 120_000);
+
+test('P2: 48 h validation with 2 daily cycles, each followed by a prefetch; rollback signal at hour 30 restores staging', async () => {
+  const fakes = fakeActivities();
+  const status = await withWorkers(fakes, async (tq) => {
+    const h = await start(tq, 'v19.3-prefetch');
+    await untilState(h, 'running');
+    const applied = () => fakes.calls.find((c) => c.name === 'applyConfig');
+    for (let i = 0; i < 100 && !applied(); i++) await env.sleep('1 second');
+    // A minute into hour 30, so the signal does not land in the same workflow task as the 30 h check
+    // (the Java test server rejects a task that schedules and cancels one activity together).
+    await env.sleep(applied()!.at + 30 * H + MIN - (await env.currentTimeMs()));
+    await h.signal(rollbackSignal, { by: 'on-call', reason: 'hit rate dipped at hour 30' });
+    return h.result();
+  });
+  expect(status.state).toBe('rolled-back');
+  expect(hoursOf(fakes.calls, 'prepareForecastRun', 'staging')).toEqual([0, 24]);
+  expect(hoursOf(fakes.calls, 'prefetchTopQueries')).toEqual([0, 24]);
+  // Checks every 6 h (the one due with the day-2 cycle is that cycle's) up to the rollback in hour 30;
+  // nothing after it, nothing in production.
+  expect(hoursOf(fakes.calls, 'evaluateRolloutGates')).toEqual([0, 6, 12, 18, 24, 30]);
+  expect(Math.round((Date.parse(status.rollback!.requestedAt) - Date.parse(status.changes.environments.staging!.appliedAt)) / H)).toBe(30);
+  expect(status.rollback?.restored).toEqual(['staging']);
+  expect(fakes.config.staging.PREFETCH_TOP_N_QUERIES).toBe(50);
+}, 120_000);
+
+test('P3: 7-day validation with a daily cycle and daily checks, gates at the right moments, history bounded', async () => {
+  const fakes = fakeActivities();
+  let historyEvents = 0;
+  const status = await withWorkers(fakes, async (tq) => {
+    const h = await start(tq, 'v19.3-hybrid-ml');
+    await untilState(h, 'awaiting-approval');
+    await signOffAndGo(h, (await h.query(statusQuery)).approvals.required);
+    const result = await h.result();
+    historyEvents = (await h.fetchHistory()).events?.length ?? 0;
+    return result;
+  });
+  expect(status.state).toBe('completed');
+  expect(hoursOf(fakes.calls, 'prepareForecastRun', 'staging')).toEqual([0, 0, 24, 48, 72, 96, 120, 144]); // baseline + 7 daily
+  // The gates after each daily cycle (the daily check falls on the same grid point) and at 7 days.
+  expect(hoursOf(fakes.calls, 'evaluateRolloutGates', 'staging')).toEqual([0, 24, 48, 72, 96, 120, 144, 168]);
+  // Seven days of rollout (children aside) stay a small history: about 10 events per check.
+  expect(historyEvents).toBeLessThan(400);
+}, 120_000);
+
+test('postDeployPrefetch: the 2-minute durable timer, then the prefetch child', async () => {
+  const fakes = fakeActivities();
+  const result = await withWorkers(fakes, async (taskQueue) =>
+    env.client.workflow.execute(postDeployPrefetch, { taskQueue, workflowId: `post-deploy-ts-${seq}`, args: [{ environment: 'production', deployId: 'd-1' }] }),
+  );
+  const [config, run] = [fakes.calls.find((c) => c.name === 'getConfig')!, fakes.calls.find((c) => c.name === 'prefetchTopQueries')!];
+  expect(result.delayMs).toBe(2 * MIN);
+  expect(run.at - config.at).toBeGreaterThanOrEqual(2 * MIN);
+  expect(run.at - config.at).toBeLessThan(2 * MIN + 5000);
+}, 120_000);
+

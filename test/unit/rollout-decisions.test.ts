@@ -1,0 +1,130 @@
+import * as rules from '../../src/rollout/decisions';
+import type { GateResult, RolloutInput } from '../../src/rollout/types';
+
+const T = Date.parse('2025-03-01T00:00:00Z');
+const H = 3_600_000;
+
+function run(stage: 'validate' | 'approval' | 'monitor' = 'approval'): rules.RolloutRun {
+  const st = rules.initialStatus({ release: 'v1', author: 'Dana', description: 'd', changes: { STREAMING_BATCH_DELAY_MS: 300 }, signOffs: ['product-owner', 'devops-lead'] } as unknown as RolloutInput, 'rollout-v1');
+  st.stage = stage;
+  return { st, goDecided: false };
+}
+const gate = (status: GateResult['status']) => ({ gate: 'cache-hit-rate', status, detail: 'no requests' }) as GateResult;
+
+describe('rollout message rules', () => {
+  it('refuses malformed approvals, naming what is wrong', () => {
+    const r = run();
+    expect(rules.refuseApprove(r, 'yes')).toMatch(/JSON object/);
+    expect(rules.refuseApprove(r, { by: 'x' })).toMatch(/"role" is required \(one of: product-owner, devops-lead\)/);
+    expect(rules.refuseApprove(r, { role: 'product-owner' })).toMatch(/"by"/);
+    expect(rules.refuseApprove(r, { role: 'cto', by: 'x' })).toMatch(/unknown sign-off role "cto"/);
+    expect(rules.refuseApprove(r, { role: 'product-owner', by: 'x', comment: 5 })).toMatch(/comment/);
+  });
+
+  it('refuses the author, a role twice and one person for two roles', () => {
+    const r = run();
+    expect(rules.refuseApprove(r, { role: 'product-owner', by: ' dana ' })).toMatch(/author/);
+    expect(rules.approve(r, { role: 'product-owner', by: 'Ann' }, T)).toBe('product-owner signed off by Ann; missing: devops-lead');
+    expect(rules.refuseApprove(r, { role: 'product-owner', by: 'Bob' })).toMatch(/already signed off by Ann/);
+    expect(rules.refuseApprove(r, { role: 'devops-lead', by: 'ann' })).toMatch(/already signed off as product-owner/);
+    expect(rules.approve(r, { role: 'devops-lead', by: 'Bob' }, T)).toMatch(/all sign-offs in/);
+    expect(r.st.approvals.missing).toEqual([]);
+  });
+
+  it('GO needs the approval stage, every sign-off and accepted inconclusive gates; then it is recorded once', () => {
+    const r = run('validate');
+    const go = { by: 'rm', reason: 'ok' };
+    expect(rules.refuseGo(r, go)).toMatch(/stage now: validate/);
+    r.st.stage = 'approval';
+    expect(rules.refuseGo(r, go)).toMatch(/sign-offs missing: product-owner, devops-lead/);
+    rules.approve(r, { role: 'product-owner', by: 'Ann' }, T);
+    rules.approve(r, { role: 'devops-lead', by: 'Bob' }, T);
+    r.st.gates.staging = [gate('pass'), gate('inconclusive')];
+    expect(rules.refuseGo(r, go)).toMatch(/gates inconclusive: cache-hit-rate \(no requests\)/);
+    expect(rules.refuseGo(r, { ...go, acceptInconclusive: true })).toBeUndefined();
+    rules.go(r, { ...go, acceptInconclusive: true }, T);
+    expect(r.st.decision).toMatchObject({ kind: 'go', acceptedInconclusive: ['cache-hit-rate'] });
+    expect(rules.refuseGo(r, go)).toMatch(/already been given/);
+    expect(rules.refuseNoGo(r, go)).toMatch(/use rollback/);
+    expect(rules.refuseApprove(r, { role: 'devops-lead', by: 'Cy' })).toBeDefined();
+  });
+
+  it('NO-GO and rollback stop the pipeline; nothing is accepted once it is ending', () => {
+    const r = run();
+    expect(rules.refuseRollback(r, { by: 'x' })).toMatch(/"reason" is required/);
+    rules.noGo(r, { by: 'PO', reason: 'not now' }, T);
+    expect(r.abort).toMatchObject({ kind: 'no-go', automatic: false, at: T });
+    expect(rules.refuseRollback(r, { by: 'x', reason: 'y' })).toMatch(/already ending \(no-go by PO: not now\)/);
+    expect(rules.endState(r.abort)).toBe('no-go');
+  });
+
+  it('an approval timeout is the system NO-GO naming the missing sign-offs', () => {
+    const r = run();
+    rules.approvalTimedOut(r, 72 * H, T);
+    expect(r.st.decision).toMatchObject({ kind: 'no-go', by: 'system' });
+    expect(r.abort!.reason).toMatch(/missing sign-offs: product-owner, devops-lead/);
+  });
+
+  it('ends completed, rolled back (gate or request), no-go or failed', () => {
+    expect(rules.endState(undefined)).toBe('completed');
+    const r = run();
+    rules.gateFailed(r, 'staging', 'mape: 25 >= 20', T);
+    expect(rules.endState(r.abort)).toBe('rolled-back');
+    rules.stepFailed(r, 'boom', T);
+    expect(rules.endState(r.abort)).toBe('failed');
+    expect(rules.failedGates([gate('pass'), { ...gate('fail'), detail: '98 <= 99' }])).toBe('cache-hit-rate: 98 <= 99');
+    expect(rules.failedGates([gate('inconclusive')])).toBeUndefined();
+  });
+
+  it('records refused signals in the status', () => {
+    const r = run();
+    rules.refuse(r, 'go', 'sign-offs missing', T);
+    expect(r.st.rejected).toEqual([{ at: new Date(T).toISOString(), message: 'go', reason: 'sign-offs missing' }]);
+  });
+});
+
+describe('watch schedule', () => {
+  const w: rules.WatchPlan = { startMs: T, windowMs: 24 * H, cycles: 3, intervalMs: 6 * H };
+
+  /** Simulates the loop with instant steps: when each cycle and each gate evaluation happens (hours). */
+  function simulate(plan: rules.WatchPlan, stepMs = 0) {
+    const pos = rules.startWatch(plan);
+    const events: string[] = [];
+    let t = plan.startMs;
+    for (let i = 0; i < 100; i++) {
+      const s = rules.watchStep(plan, pos, t);
+      const h = (t - plan.startMs) / H;
+      if (s.kind === 'end') return [...events, `end@${h}`];
+      if (s.kind === 'sleep') {
+        t = s.untilMs;
+        continue;
+      }
+      if (s.kind === 'cycle') pos.cyclesDone = s.n;
+      events.push(`${s.kind}@${h}`);
+      t += stepMs;
+      pos.nextCheckMs = rules.nextCheckAfter(plan, pos, t);
+    }
+    throw new Error('did not end');
+  }
+
+  it('P1: cycles at 0, 8, 16 h; checks at 6, 12, 18 h; the final check at 24 h', () => {
+    expect(simulate(w)).toEqual(['cycle@0', 'check@6', 'cycle@8', 'check@12', 'cycle@16', 'check@18', 'end@24']);
+  });
+
+  it('checks stay on the grid however long each step takes (no drift)', () => {
+    expect(simulate(w, 30 * 60_000).filter((e) => e.startsWith('check'))).toEqual(['check@6', 'check@12', 'check@18']);
+  });
+
+  it('a check due with a cycle is that cycle evaluation, not a second one', () => {
+    expect(simulate({ ...w, windowMs: 7 * 24 * H, cycles: 7, intervalMs: 24 * H })).toEqual(['cycle@0', 'cycle@24', 'cycle@48', 'cycle@72', 'cycle@96', 'cycle@120', 'cycle@144', 'end@168']);
+  });
+
+  it('checks missed during a long cycle collapse into the next grid point', () => {
+    const pos = { cyclesDone: 1, nextCheckMs: T + 6 * H };
+    expect(rules.nextCheckAfter(w, pos, T + 13 * H)).toBe(T + 18 * H);
+  });
+
+  it('with no cycles: checks on the interval, then the end', () => {
+    expect(simulate({ ...w, cycles: 0 })).toEqual(['check@6', 'check@12', 'check@18', 'end@24']);
+  });
+});
