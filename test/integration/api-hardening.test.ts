@@ -42,6 +42,15 @@ describe('admin routes check the token before reading the body', () => {
     expect(res.json().error).toMatch(/missing or wrong bearer token/);
   });
 
+  it('an impossible run date (month 13) is a 400 naming runDate, not a 500', async () => {
+    const res = await send('POST', '/api/v1/admin/trigger-forecast', {
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ env: 'staging', runDate: '2025-13-01' }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.json().error).toMatch(/runDate: is not a calendar date/);
+  });
+
   it('with the token the same malformed body is a 400', async () => {
     const res = await send('POST', '/api/v1/admin/trigger-forecast', {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
