@@ -218,7 +218,13 @@ async function main(): Promise<void> {
 
   /** A prefetch whose worker is SIGKILLed mid-way while another worker polls. */
   async function prefetchKill() {
-    // A current run (the last one) and a query log asking for three non-default horizons.
+    // A current run (the last fault's, or one made now) and a query log asking for three non-default horizons.
+    if (!(await pool.query('SELECT 1 FROM current_forecast_run WHERE environment = $1', ['production'])).rowCount) {
+      await startWorker();
+      const run = await startForecastRun(client, { environment: 'production', runDate: RUN_DATE, batchSize: BATCH, delayMs: 0, horizon: HORIZON, policy: 'plan', accuracy: 'none', preload: false }, TASK_QUEUE);
+      await run.result();
+      await stopWorkers();
+    }
     const skus = (await pool.query<{ id: string }>('SELECT id FROM skus ORDER BY id')).rows.map((r) => r.id);
     const horizons = [14, 21, 28];
     await pool.query(
