@@ -5,6 +5,7 @@ import { getEnvironmentConfig } from '../config/store';
 import {
   addDays,
   batchModelCounts,
+  batchSkuIds,
   findBatch,
   insertRun,
   latestAccuracy,
@@ -14,6 +15,7 @@ import {
   markForecasted,
   recordBatch,
   snapshotRunSkus,
+  streamHistories,
   unknownSkus,
   upsertAccuracy,
   upsertForecasts,
@@ -333,17 +335,19 @@ export function createForecastActivities(deps: ActivityDeps) {
       }
       const sampler = rssSampler();
       const started = performance.now();
-      const histories = await loadBatchHistories(pool, input.runId, input.batchIndex, input.runDate);
-      if (histories.length === 0) throw new BadInputError(`run ${input.runId} has no batch ${input.batchIndex}`);
+      const skuIds = await batchSkuIds(pool, input.runId, input.batchIndex);
+      if (skuIds.length === 0) throw new BadInputError(`run ${input.runId} has no batch ${input.batchIndex}`);
       const dates = Array.from({ length: input.horizon }, (_, i) => addDays(input.runDate, i));
-      const n = histories.length * input.horizon;
+      const n = skuIds.length * input.horizon;
       const rows = { skuIds: new Array<string>(n), dates: new Array<string>(n), models: new Array<string>(n), values: new Array<number>(n) };
       const modelCounts: Record<string, number> = {};
       const levels = await runIntervalLevels(pool, input.runId);
       const ivRows: IntervalRows = { skuIds: [], dates: [], levels: [], lo: [], hi: [] };
       let lastBeat = performance.now();
-      for (let i = 0, k = 0; i < histories.length; i++) {
-        const s = histories[i];
+      let i = 0;
+      let k = 0;
+      // Histories stream in chunks: memory stays flat however long the histories and large the batch.
+      for await (const s of streamHistories(pool, skuIds, input.runDate)) {
         const { model, forecast, intervals } = forecastOne(s, input.horizon, input.selection, levels);
         countInto(modelCounts, model);
         for (const iv of intervals ?? []) {
@@ -361,16 +365,16 @@ export function createForecastActivities(deps: ActivityDeps) {
           rows.models[k] = model;
           rows.values[k] = forecast[d];
         }
-        histories[i] = undefined as unknown as SeriesInput; // let the history go as soon as it is used
+        i++;
         if (performance.now() - lastBeat >= HEARTBEAT_INTERVAL_MS) {
           lastBeat = performance.now();
           sampler.sample();
-          ctx.heartbeat({ skusDone: i + 1, skus: histories.length });
+          ctx.heartbeat({ skusDone: i, skus: skuIds.length });
           await yieldToEventLoop(); // lets heartbeats and the RSS timer run
           if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         }
       }
-      const record = { runId: input.runId, batchIndex: input.batchIndex, skus: histories.length, attempt: ctx.info.attempt, durationMs: 0, peakRssMb: 0 };
+      const record = { runId: input.runId, batchIndex: input.batchIndex, skus: skuIds.length, attempt: ctx.info.attempt, durationMs: 0, peakRssMb: 0 };
       await withTransaction(pool, async (c) => {
         await upsertForecasts(c, input.environment, input.runId, rows);
         await upsertIntervals(c, input.environment, input.runId, ivRows);
