@@ -81,6 +81,9 @@ it('a prefetch whose worker is killed mid-way is retried after the heartbeat tim
     const d = await handle.describe();
     return (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'prefetchTopQueries' && a.state === PENDING_ACTIVITY_STATE_STARTED);
   });
+  // The workflow must give the activity a heartbeat timeout, or a dead worker is only noticed after start-to-close (2 min).
+  const scheduledEvent = ((await handle.fetchHistory()).events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'prefetchTopQueries');
+  expect(Number(scheduledEvent?.activityTaskScheduledEventAttributes?.heartbeatTimeout?.seconds ?? 0)).toBeGreaterThan(0);
   // Another worker is polling already (as in production), so what is measured is the server noticing the loss.
   const second = await startWorker();
   await new Promise((r) => setTimeout(r, 1000));
