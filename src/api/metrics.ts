@@ -20,6 +20,11 @@ export function createMetrics(pool: Pool, isDegraded: () => boolean) {
     labelNames: ['environment'] as const,
     registers: [registry],
   });
+  const queryLogDropped = new Counter({
+    name: 'neuro_query_log_dropped_total',
+    help: 'Query-log entries dropped because the buffer kept while PostgreSQL was unreachable was full',
+    registers: [registry],
+  });
   new Gauge({
     name: 'neuro_cache_degraded',
     help: '1 while the cache is unreachable and answers come from PostgreSQL',
@@ -69,5 +74,5 @@ export function createMetrics(pool: Pool, isDegraded: () => boolean) {
     },
   });
   registerStabilityMetrics(registry, pool);
-  return { registry, requestDuration, hits, misses };
+  return { registry, requestDuration, hits, misses, queryLogDropped };
 }

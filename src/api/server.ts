@@ -1,20 +1,20 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
-import { z } from 'zod';
-import { ForecastReader, forLevels, MAX_HORIZON, type CachedForecast } from '../cache/forecasts';
+import { ForecastReader, forLevels, type CachedForecast } from '../cache/forecasts';
 import { currentRunId, knownSkus, runSkus } from '../db/served-forecasts';
 import { QueryLogWriter } from '../cache/query-log';
 import { CacheStatsRecorder } from '../cache/stats';
 import type { ForecastCache } from '../cache/types';
 import { startForecastRun } from '../client/starters';
-import { ENVIRONMENTS, SELECTION_POLICIES } from '../config/schema';
 import { loadOpsReport } from '../db/ops';
-import { isValidIsoDate } from '../forecasting/dates';
-import { parseLevels } from '../forecasting/conformal';
+import { quotePrefix } from '../db/sku-id';
 import { renderOpsReport } from '../ops/report';
 import { createMetrics } from './metrics';
+import { answers, batchQuery, forecastParams, forecastQuery, reportQuery, skusQuery, triggerBody, type ForecastAnswer } from './schemas';
 
 /**
  * The HTTP API: forecasts from the cache (then PostgreSQL), the admin trigger that starts a
@@ -34,6 +34,8 @@ export interface ApiOptions {
   now?: () => Date;
   /** Background flush interval of the query log and the hit/miss counts. */
   flushMs?: number;
+  /** Query-log entries kept in memory while PostgreSQL is unreachable (default 50,000). */
+  queryLogMaxBuffer?: number;
 }
 
 export interface ApiApp {
@@ -44,69 +46,23 @@ export interface ApiApp {
   close(): Promise<void>;
 }
 
-export const MAX_BATCH_SKUS = 100;
-
-const SKU_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+export { MAX_BATCH_SKUS } from './schemas';
 
 class BadRequest extends Error {}
 
-function oneParam(q: Record<string, unknown>, name: string): string | undefined {
-  const v = q[name];
-  if (v === undefined) return undefined;
-  if (Array.isArray(v)) throw new BadRequest(`${name} given more than once`);
-  return String(v);
-}
-
-function parseQuery(raw: unknown, allowed: string[]): { env: string; horizon?: number; q: Record<string, unknown> } {
-  const q = (raw ?? {}) as Record<string, unknown>;
-  const unknown = Object.keys(q).filter((k) => !allowed.includes(k));
-  if (unknown.length) throw new BadRequest(`unknown parameter ${unknown.join(', ')} (allowed: ${allowed.join(', ')})`);
-  const env = oneParam(q, 'env') ?? 'production';
-  if (!(ENVIRONMENTS as readonly string[]).includes(env)) throw new BadRequest(`env must be one of ${ENVIRONMENTS.join(', ')}, got "${env}"`);
-  const h = oneParam(q, 'horizon');
-  let horizon: number | undefined;
-  if (h !== undefined) {
-    if (!/^\d+$/.test(h) || Number(h) < 1 || Number(h) > MAX_HORIZON) throw new BadRequest(`horizon must be a whole number of days from 1 to ${MAX_HORIZON}, got "${h}"`);
-    horizon = Number(h);
-  }
-  return { env, horizon, q };
-}
-
-/** `level=80,95`: prediction-interval levels to serve (conformal bounds stored with the run). */
-function parseLevelParam(q: Record<string, unknown>): number[] | undefined {
-  const raw = oneParam(q, 'level');
-  if (raw === undefined) return undefined;
+/** The forecast with only the asked-for interval bounds; a level the run does not store is a 400. */
+function servedLevels(f: CachedForecast, levels: number[] | undefined): ForecastAnswer {
   try {
-    return parseLevels([raw], 'level');
+    // The same shape; the cache's point type spells its bound keys as a template-literal index.
+    return forLevels(f, levels) as ForecastAnswer;
   } catch (e) {
     throw new BadRequest((e as Error).message);
   }
 }
 
-function servedLevels(f: CachedForecast, levels: number[] | undefined): CachedForecast {
-  try {
-    return forLevels(f, levels);
-  } catch (e) {
-    throw new BadRequest((e as Error).message);
-  }
-}
-
-function checkSku(sku: string): void {
-  if (!SKU_RE.test(sku)) throw new BadRequest(`SKU "${sku.slice(0, 120)}" is not a valid id (letters, digits, . _ : -, up to 100 characters)`);
-}
-
-const triggerBody = z
-  .object({
-    env: z.enum(ENVIRONMENTS),
-    runDate: z.string().refine(isValidIsoDate, 'is not a calendar date YYYY-MM-DD').optional(),
-    horizon: z.number().int().min(1).max(MAX_HORIZON).optional(),
-    maxParallel: z.number().int().min(1).max(64).optional(),
-    batchSize: z.number().int().min(1).max(100_000).optional(),
-    delayMs: z.number().int().min(0).max(60_000).optional(),
-    policy: z.enum(SELECTION_POLICIES).optional(),
-    skus: z.array(z.string().regex(SKU_RE, 'not a valid SKU id')).min(1).max(100_000).optional(),
-  })
-  .strict();
+/** A 4xx message never carries more than this (a safety net over the per-parameter prefixes). */
+const MAX_MESSAGE = 400;
+const capped = (msg: string) => (msg.length > MAX_MESSAGE ? `${msg.slice(0, MAX_MESSAGE)}...` : msg);
 
 function tokenMatches(header: string | undefined, token: string | undefined): boolean {
   if (!token || !header?.startsWith('Bearer ')) return false;
@@ -120,9 +76,25 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
   const now = opts.now ?? (() => new Date());
   const reader = new ForecastReader(opts.pool, opts.cache, { log });
   const stats = new CacheStatsRecorder(opts.pool, { flushMs: opts.flushMs, now, log });
-  const queryLog = new QueryLogWriter(opts.pool, { flushMs: opts.flushMs, log });
   const metrics = createMetrics(opts.pool, () => reader.degraded);
-  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 });
+  const queryLog = new QueryLogWriter(opts.pool, {
+    flushMs: opts.flushMs,
+    maxBuffer: opts.queryLogMaxBuffer,
+    log,
+    onDrop: (n) => metrics.queryLogDropped.inc(n),
+  });
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  // Answers are JSON.stringify'd as before: their schemas document them, the hot path does not re-check them.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'neuro forecast API', version: '1', description: 'Forecasts from the cache (then PostgreSQL), the admin trigger, metrics and health.' },
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
 
   const account = (env: string, f: CachedForecast, hit: boolean, durationMs: number) => {
     stats.record(env, hit);
@@ -132,109 +104,126 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
   const observe = (route: string, cache: string, status: number, startedNs: bigint) =>
     metrics.requestDuration.observe({ route, cache, status: String(status) }, Number(process.hrtime.bigint() - startedNs) / 1e9);
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
-    if (err instanceof BadRequest) return reply.code(400).send({ error: err.message });
+  app.setErrorHandler((err: Error & { statusCode?: number; validationContext?: string }, _req, reply) => {
+    if (err instanceof BadRequest) return reply.code(400).send({ error: capped(err.message) });
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      // Query and path messages stand alone; body messages are prefixed with the field they are about.
+      const issues = err.validation.map((v) => (err.validationContext === 'body' ? `${v.instancePath.slice(1).replace(/\//g, '.') || 'body'}: ${v.message}` : v.message));
+      const msg = issues.join('; ');
+      return reply.code(400).send({ error: capped(err.validationContext === 'body' ? `bad trigger-forecast body: ${msg}` : msg) });
+    }
     const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) log(`[api] ${err.message}`);
-    return reply.code(status).send({ error: status >= 500 ? 'internal error' : err.message });
+    return reply.code(status).send({ error: status >= 500 ? 'internal error' : capped(err.message) });
   });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${quotePrefix(req.url.split('?')[0])}` }));
+
+  // A parameter given twice arrives as an array; say so before the schema sees it.
+  app.addHook('preValidation', async (req) => {
+    for (const [name, v] of Object.entries((req.query ?? {}) as Record<string, unknown>))
+      if (Array.isArray(v)) throw new BadRequest(`${name.slice(0, 40)} given more than once`);
+  });
+
+  // Admin routes: the token is checked on request, before the body is read or parsed.
+  const requireAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (tokenMatches(req.headers.authorization, opts.adminToken)) return;
+    const why = opts.adminToken ? 'missing or wrong bearer token' : 'admin routes are disabled: ADMIN_TOKEN is not set';
+    return reply.code(401).header('www-authenticate', 'Bearer').send({ error: why });
+  };
 
   const notFound = async (env: string, sku: string) =>
     (await knownSkus(opts.pool, [sku])).has(sku)
       ? `no forecast for SKU ${sku} in ${env} yet (no completed forecast run)`
       : `unknown SKU ${sku}`;
 
-  app.get('/api/v1/forecasts/:sku', async (req: FastifyRequest<{ Params: { sku: string } }>, reply: FastifyReply) => {
-    const started = process.hrtime.bigint();
-    const { env, horizon: asked, q } = parseQuery(req.query, ['env', 'horizon', 'level']);
-    const levels = parseLevelParam(q);
-    const sku = req.params.sku;
-    checkSku(sku);
-    const horizon = asked ?? (await reader.config(env)).FORECAST_HORIZON_DAYS;
-    const { forecast, hit } = await reader.readOne(env, sku, horizon);
-    if (!forecast) {
-      observe('forecast', 'none', 404, started);
-      return reply.code(404).send({ error: await notFound(env, sku) });
-    }
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    account(env, forecast, hit, ms);
-    observe('forecast', hit ? 'hit' : 'miss', 200, started);
-    return reply.header('x-cache', hit ? 'hit' : 'miss').send(servedLevels(forecast, levels));
-  });
+  app.get(
+    '/api/v1/forecasts/:sku',
+    { schema: { summary: 'One SKU\'s forecast', params: forecastParams, querystring: forecastQuery, response: answers.forecast } },
+    async (req, reply) => {
+      const started = process.hrtime.bigint();
+      const { env, horizon: asked, level: levels } = req.query;
+      const { sku } = req.params;
+      const horizon = asked ?? (await reader.config(env)).FORECAST_HORIZON_DAYS;
+      const { forecast, hit } = await reader.readOne(env, sku, horizon);
+      if (!forecast) {
+        observe('forecast', 'none', 404, started);
+        return reply.code(404).send({ error: await notFound(env, sku) });
+      }
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      account(env, forecast, hit, ms);
+      observe('forecast', hit ? 'hit' : 'miss', 200, started);
+      return reply.header('x-cache', hit ? 'hit' : 'miss').send(servedLevels(forecast, levels));
+    },
+  );
 
-  app.get('/api/v1/forecasts', async (req, reply) => {
-    const started = process.hrtime.bigint();
-    const { env, horizon: asked, q } = parseQuery(req.query, ['env', 'horizon', 'skus', 'level']);
-    const levels = parseLevelParam(q);
-    const list = oneParam(q, 'skus');
-    if (!list) throw new BadRequest('skus is required: a comma-separated list of SKU ids');
-    const skus = [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
-    if (!skus.length) throw new BadRequest('skus is empty');
-    if (skus.length > MAX_BATCH_SKUS) throw new BadRequest(`at most ${MAX_BATCH_SKUS} SKUs per request, got ${skus.length}`);
-    skus.forEach(checkSku);
-    const horizon = asked ?? (await reader.config(env)).FORECAST_HORIZON_DAYS;
-    const results = await reader.readMany(env, skus, horizon);
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const forecasts: CachedForecast[] = [];
-    const missing: string[] = [];
-    let hits = 0;
-    for (const sku of skus) {
-      const r = results.get(sku);
-      if (r?.forecast) {
-        forecasts.push(servedLevels(r.forecast, levels));
-        account(env, r.forecast, r.hit, ms);
-        if (r.hit) hits++;
-      } else missing.push(sku);
-    }
-    observe('forecast-batch', hits === forecasts.length && forecasts.length ? 'hit' : 'miss', 200, started);
-    return reply.header('x-cache-hits', String(hits)).send({ environment: env, horizon, forecasts, missing });
-  });
+  app.get(
+    '/api/v1/forecasts',
+    { schema: { summary: 'Forecasts of several SKUs', querystring: batchQuery, response: answers.batch } },
+    async (req, reply) => {
+      const started = process.hrtime.bigint();
+      const { env, horizon: asked, skus, level: levels } = req.query;
+      const horizon = asked ?? (await reader.config(env)).FORECAST_HORIZON_DAYS;
+      const results = await reader.readMany(env, skus, horizon);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const forecasts: ForecastAnswer[] = [];
+      const missing: string[] = [];
+      let hits = 0;
+      for (const sku of skus) {
+        const r = results.get(sku);
+        if (r?.forecast) {
+          forecasts.push(servedLevels(r.forecast, levels));
+          account(env, r.forecast, r.hit, ms);
+          if (r.hit) hits++;
+        } else missing.push(sku);
+      }
+      observe('forecast-batch', hits === forecasts.length && forecasts.length ? 'hit' : 'miss', 200, started);
+      return reply.header('x-cache-hits', String(hits)).send({ environment: env, horizon, forecasts, missing });
+    },
+  );
 
   // The SKUs that have a forecast in the current run (`neuro traffic` draws its workload from them).
-  app.get('/api/v1/skus', async (req) => {
-    const { env } = parseQuery(req.query, ['env']);
+  app.get('/api/v1/skus', { schema: { summary: 'SKUs of the current run', querystring: skusQuery, response: answers.skus } }, async (req) => {
+    const { env } = req.query;
     const runId = await currentRunId(opts.pool, env);
     return { environment: env, runId, skus: runId ? await runSkus(opts.pool, env, runId) : [] };
   });
 
-  app.post('/api/v1/admin/trigger-forecast', async (req, reply) => {
-    if (!tokenMatches(req.headers.authorization, opts.adminToken)) {
-      const why = opts.adminToken ? 'missing or wrong bearer token' : 'admin routes are disabled: ADMIN_TOKEN is not set';
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: why });
-    }
-    const parsed = triggerBody.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const msg = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      return reply.code(400).send({ error: `bad trigger-forecast body: ${msg}` });
-    }
-    if (!opts.temporalClient) return reply.code(503).send({ error: 'no Temporal connection: cannot start a forecast run' });
-    const { env, ...rest } = parsed.data;
-    const handle = await startForecastRun(opts.temporalClient, { environment: env, ...rest, trigger: 'api' }, opts.taskQueue);
-    return reply.code(202).send({ started: true, workflowId: handle.workflowId });
-  });
+  app.post(
+    '/api/v1/admin/trigger-forecast',
+    {
+      onRequest: requireAdmin,
+      schema: { summary: 'Start a forecastRun (admin)', security: [{ adminToken: [] }], body: triggerBody, response: answers.trigger },
+    },
+    async (req, reply) => {
+      if (!opts.temporalClient) return reply.code(503).send({ error: 'no Temporal connection: cannot start a forecast run' });
+      const { env, ...rest } = req.body;
+      const handle = await startForecastRun(opts.temporalClient, { environment: env, ...rest, trigger: 'api' }, opts.taskQueue);
+      return reply.code(202).send({ started: true as const, workflowId: handle.workflowId });
+    },
+  );
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', response: answers.metrics } }, async (_req, reply) => {
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
   // The ops report (same page as `neuro report`): ?env=production&days=14
-  app.get('/report', async (req, reply) => {
-    const { env, q } = parseQuery(req.query, ['env', 'days']);
-    const days = oneParam(q, 'days') ?? '14';
-    if (!/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 90) throw new BadRequest(`days must be a whole number from 1 to 90, got "${days}"`);
-    const html = renderOpsReport(await loadOpsReport(opts.pool, env, Number(days)));
+  const reportSchema = { summary: 'The operations report (HTML): runs, accuracy, hit rates, stability, rollouts of the last days', querystring: reportQuery, response: answers.report };
+  app.get('/report', { schema: reportSchema }, async (req, reply) => {
+    const html = renderOpsReport(await loadOpsReport(opts.pool, req.query.env, req.query.days ?? 14));
     return reply.type('text/html; charset=utf-8').send(html);
   });
 
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', { schema: { summary: 'Health of the API, PostgreSQL and the cache', response: answers.healthz } }, async (_req, reply) => {
     const database = await opts.pool.query('SELECT 1').then(
       () => true,
       () => false,
     );
     const cache = await opts.cache.ping();
-    const status = !database ? 'down' : cache ? 'ok' : 'degraded';
-    return reply.code(database ? 200 : 503).send({ status, database, cache: { kind: opts.cache.kind, up: cache } });
+    const status = !database ? ('down' as const) : cache ? ('ok' as const) : ('degraded' as const);
+    return reply.code(database ? 200 : 503).send({ status, database, cache: { kind: opts.cache.kind, up: cache } } as never);
   });
+
+  app.get('/openapi.json', { schema: { summary: 'This OpenAPI document', response: answers.openapi } }, async () => app.swagger() as unknown as Record<string, unknown>);
 
   await app.ready();
   const flush = async () => {

@@ -23,24 +23,43 @@ export function queryPattern(environment: string, sku: string, horizon: number):
   return `GET /api/v1/forecasts/${sku}?env=${environment}&horizon=${horizon}`;
 }
 
+/**
+ * Buffers query-log entries and writes them in batches off the response path. A failed write (the
+ * database briefly unreachable) puts its batch back, in order, and the next flush retries it, like
+ * the cache statistics. Memory is bounded: entries waiting or in flight never exceed maxBuffer;
+ * past that new entries are dropped and counted (onDrop, the API's Prometheus counter).
+ */
 export class QueryLogWriter {
   private buffer: QueryLogEntry[] = [];
+  private inFlight = 0;
   private dropped = 0;
+  private failing = false;
   private timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly pool: Pool,
-    private readonly opts: { flushMs?: number; maxBatch?: number; maxBuffer?: number; log?: (line: string) => void } = {},
+    private readonly opts: {
+      flushMs?: number;
+      maxBatch?: number;
+      maxBuffer?: number;
+      log?: (line: string) => void;
+      onDrop?: (count: number) => void;
+    } = {},
   ) {
     this.timer = setInterval(() => void this.flush(), opts.flushMs ?? 1000);
     this.timer.unref();
   }
 
+  /** Entries waiting to be written (buffered or in flight). */
+  get pending(): number {
+    return this.buffer.length + this.inFlight;
+  }
+
   add(entry: QueryLogEntry): void {
-    // Bounded: when the database cannot keep up, drop (and say so) rather than grow without end.
-    if (this.buffer.length >= (this.opts.maxBuffer ?? 50_000)) {
+    if (this.pending >= (this.opts.maxBuffer ?? 50_000)) {
       if (this.dropped++ === 0) this.opts.log?.('[query-log] buffer full: dropping entries until the database catches up');
+      this.opts.onDrop?.(1);
       return;
     }
     this.buffer.push(entry);
@@ -55,6 +74,7 @@ export class QueryLogWriter {
   private async flushNow(): Promise<void> {
     while (this.buffer.length) {
       const batch = this.buffer.splice(0, this.opts.maxBatch ?? 1000);
+      this.inFlight = batch.length;
       try {
         await this.pool.query(
           `INSERT INTO query_log (environment, query_hash, query_pattern, sku_id, horizon, duration_ms, cache_hit, created_at)
@@ -70,20 +90,28 @@ export class QueryLogWriter {
             batch.map((e) => e.at),
           ],
         );
-        if (this.dropped) {
-          this.opts.log?.(`[query-log] caught up; ${this.dropped} entries were dropped`);
+        if (this.failing || this.dropped) {
+          this.opts.log?.(`[query-log] writing again${this.dropped ? `; ${this.dropped} entries were dropped while the buffer was full` : ''}`);
+          this.failing = false;
           this.dropped = 0;
         }
       } catch (err) {
-        this.opts.log?.(`[query-log] write of ${batch.length} entries failed: ${(err as Error).message}`);
+        // Kept for the next flush (the timer retries); logged once per outage, not every second.
+        this.buffer.unshift(...batch);
+        if (!this.failing) this.opts.log?.(`[query-log] write failed (${(err as Error).message}); ${this.buffer.length} entries kept for retry`);
+        this.failing = true;
         return;
+      } finally {
+        this.inFlight = 0;
       }
     }
   }
 
+  /** Stops the timer and writes what is buffered; what the database still refuses then is reported lost. */
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
+    if (this.buffer.length) this.opts.log?.(`[query-log] closing with the database unreachable: ${this.buffer.length} entries not written`);
   }
 }
 

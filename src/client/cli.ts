@@ -282,10 +282,28 @@ export function buildProgram(): Command {
   return program;
 }
 
+const isClosedPipe = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
+
+/**
+ * A reader that stops early (`neuro rollout status X | head -3`) closes the pipe: end quietly, with
+ * the command's exit code so far (0 when it had not failed), as a finished reader asked, instead of
+ * an unhandled EPIPE stack trace.
+ */
+export function endQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err) => {
+      if (isClosedPipe(err)) process.exit();
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[] = process.argv): Promise<void> {
+  endQuietlyOnClosedPipe();
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
+    if (isClosedPipe(err)) return;
     const e = err as Error;
     process.stderr.write(`${e instanceof NotBuiltError ? e.message : `error: ${e.message}`}\n`);
     process.exitCode = e instanceof NotBuiltError ? 2 : 1;

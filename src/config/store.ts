@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Pool } from 'pg';
 import { withTransaction } from '../db/pool';
 import {
@@ -27,6 +28,8 @@ export interface ConfigChange {
   old: ConfigValue | null;
   new: ConfigValue | null;
   version: number;
+  /** The write changed nothing (same value already stored): no version or audit row was written. */
+  unchanged?: boolean;
 }
 
 /** The effective configuration of an environment: database overrides on top of env/plan defaults. */
@@ -54,7 +57,8 @@ export async function listConfig(pool: Pool, environment: string): Promise<Confi
 /**
  * Applies a change set to one environment atomically. Every value is validated first: one bad
  * value refuses the whole set and nothing is written. A value of null removes the override, so the
- * key falls back to its default (how a rollback restores a key that had no override).
+ * key falls back to its default (how a rollback restores a key that had no override). Writing the
+ * value a key already holds changes nothing and is returned with `unchanged: true`.
  */
 export async function setConfig(
   pool: Pool,
@@ -78,18 +82,24 @@ export async function setConfig(
       ...(Object.entries(parsed) as [ConfigKey, ConfigValue][]),
       ...unsets.map((k) => [k as ConfigKey, null] as [ConfigKey, null]),
     ];
+    // Sorted so two multi-key writers take the per-key locks in the same order (no deadlock).
+    wanted.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [key, value] of wanted) {
-      const cur = await c.query<{ value: ConfigValue; version: number }>(
-        'SELECT value, version FROM config_values WHERE environment = $1 AND key = $2 FOR UPDATE',
-        [env, key],
-      );
+      // Serialises writers of one (environment, key) until commit, also when no row exists yet
+      // (first write, or after a rollback to the default), where FOR UPDATE would lock nothing.
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`config:${env}:${key}`]);
+      const cur = await c.query<{ value: ConfigValue }>('SELECT value FROM config_values WHERE environment = $1 AND key = $2', [env, key]);
       const old = cur.rows[0]?.value ?? null;
       const lastVersion = (
         await c.query<{ v: number }>('SELECT COALESCE(MAX(version), 0) AS v FROM config_history WHERE environment = $1 AND key = $2', [env, key])
       ).rows[0].v;
+      if (isDeepStrictEqual(old, value)) {
+        // A no-op (the override already holds this value, or there is none to remove): no new version.
+        out.push({ key, old: old ?? defaults[key], new: value ?? defaults[key], version: lastVersion, unchanged: true });
+        continue;
+      }
       const version = lastVersion + 1;
       if (value === null) {
-        if (!cur.rowCount) continue; // already on its default
         await c.query('DELETE FROM config_values WHERE environment = $1 AND key = $2', [env, key]);
       } else {
         await c.query(

@@ -5,6 +5,7 @@ import { readLongCsv, type LongRow } from '../forecasting/long-csv';
 import { generateCatalogue } from '../forecasting/synthetic';
 import { dateOfDay, dayNumber } from './forecasts';
 import { withTransaction } from './pool';
+import { skuIdProblem } from './sku-id';
 
 /**
  * Writing the catalogue and its sales history: set-based upserts, one statement per chunk. Sales
@@ -159,6 +160,7 @@ export async function generateIntoDatabase(
 /**
  * Imports a long CSV in one transaction while streaming it: rows are written in chunks as they are
  * read, and any bad row anywhere in the file rolls everything back, so nothing is half-imported.
+ * SKU ids must pass the API's rule (src/db/sku-id.ts), so every imported SKU can be asked for.
  */
 export async function importCsv(
   pool: Pool,
@@ -177,7 +179,7 @@ export async function importCsv(
       chunk = { skus: [], rows: [] };
       onProgress?.(stream.bytesRead, total, rows);
     };
-    for await (const r of readLongCsv(stream, path) as AsyncGenerator<LongRow>) {
+    for await (const r of readLongCsv(stream, path, { checkId: skuIdProblem }) as AsyncGenerator<LongRow>) {
       if (!skus.has(r.id)) {
         skus.add(r.id);
         chunk.skus.push({ id: r.id, kind: null });

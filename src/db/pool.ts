@@ -11,6 +11,10 @@ export function createPool(connectionString: string, extra: PoolConfig = {}): Po
   const pool = new Pool({ connectionString, max: 8, idleTimeoutMillis: 10_000, ...extra });
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', (err) => console.error(`[db] idle client error: ${err.message}`));
+  // A checked-out client (inside withTransaction) whose server goes away emits 'error' as well as
+  // failing its query; unheard, that event would crash the process (a worker, the API) on any
+  // PostgreSQL restart. The query's rejection is the one report; the pool drops the dead client.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -11,7 +11,9 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A real calendar date written YYYY-MM-DD (2025-02-30 is not). */
 export function isValidIsoDate(s: unknown): s is string {
-  return typeof s === 'string' && ISO_DATE.test(s) && dayToIso(isoToDay(s)) === s;
+  if (typeof s !== 'string' || !ISO_DATE.test(s)) return false;
+  const day = isoToDay(s); // NaN for a month or day out of range (2025-13-01): false, not a throw
+  return Number.isFinite(day) && dayToIso(day) === s;
 }
 
 /** Returns `s` if it is a calendar date, else throws naming `what`: `runDate: "2025-02-30" is not a date YYYY-MM-DD`. */

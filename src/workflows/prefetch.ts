@@ -47,10 +47,11 @@ export interface PostDeployPrefetchResult {
 }
 
 
-const { getConfig, prefetchTopQueries, recordSkippedPrefetch } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
-});
+const retry = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 };
+const { getConfig, recordSkippedPrefetch } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
+// The prefetch heartbeats while it warms keys: a killed worker's prefetch is retried elsewhere within
+// seconds, not after the 2-minute timeout (a pre-peak prefetch must finish before the peak).
+const { prefetchTopQueries } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '3 seconds', retry });
 
 export async function prefetch(input: PrefetchInput): Promise<PrefetchResult> {
   const prefetchId = workflowInfo().workflowId;

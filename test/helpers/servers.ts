@@ -53,7 +53,8 @@ function runAs(): { uid?: number; gid?: number } {
   return { uid, gid };
 }
 
-export async function startPostgres(): Promise<RunningServer> {
+/** A PostgreSQL in a temp dir; `halt` then `restart` simulate an outage (same port, same data). */
+export async function startPostgres(): Promise<RunningServer & { halt(): Promise<void>; restart(): Promise<void> }> {
   const bin = pgBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'neuro-pg-'));
   const ids = runAs();
@@ -64,24 +65,34 @@ export async function startPostgres(): Promise<RunningServer> {
     ...ids,
   });
   const port = await freePort();
-  const child = spawn(
-    join(bin, 'postgres'),
-    ['-D', dataDir, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
-    { stdio: 'ignore', ...ids },
-  );
+  const spawnIt = () =>
+    spawn(
+      join(bin, 'postgres'),
+      ['-D', dataDir, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+      { stdio: 'ignore', ...ids },
+    );
+  let child = spawnIt();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  await waitFor(async () => {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    await c.end();
-    return true;
-  }, 'PostgreSQL');
+  const ready = () =>
+    waitFor(async () => {
+      const c = new Client({ connectionString: url });
+      await c.connect();
+      await c.end();
+      return true;
+    }, 'PostgreSQL');
+  await ready();
   return {
     url,
     port,
     stop: async () => {
       await stopChild(child, 'SIGINT');
       rmSync(dir, { recursive: true, force: true });
+    },
+    // An outage: the server stops (fast shutdown, connections cut) and comes back with its data.
+    halt: () => stopChild(child, 'SIGINT'),
+    restart: async () => {
+      child = spawnIt();
+      await ready();
     },
   };
 }

@@ -2,16 +2,18 @@
  * A worker in its own process, for crash tests: the test SIGKILLs it mid-run and starts another.
  * Settings come from the environment: TEMPORAL_ADDRESS, DATABASE_URL, TASK_QUEUE, optional
  * TEMPORAL_NAMESPACE, WORKFLOW_BUNDLE (a file with pre-built bundle code, to skip bundling) and
- * MAX_ACTIVITIES (activity slots of each of its workers), ROLE (workflows, forecast or all, default all)
- * and WORKER_METRICS_ADDRESS (the Prometheus endpoint); for bench/recovery.ts also STICKY_TIMEOUT
- * (the sticky schedule-to-start timeout, e.g. 10s) and SDK_METRICS_PORT (the SDK's Prometheus
- * exporter on 127.0.0.1:PORT, when WORKER_METRICS_ADDRESS is unset).
+ * MAX_ACTIVITIES (activity slots of each of its workers), ROLE (workflows, forecast or all, default
+ * all), WORKER_METRICS_ADDRESS (the Prometheus endpoint), REDIS_URL (that Redis instead of an
+ * in-process cache; REDIS_PREFIX its key prefix) and CACHE_SET_DELAY_MS (each cache write waits
+ * this long first, so a prefetch lasts long enough to be killed mid-way); for bench/recovery.ts also
+ * STICKY_TIMEOUT (the sticky schedule-to-start timeout, e.g. 10s) and SDK_METRICS_PORT (the SDK's
+ * Prometheus exporter on 127.0.0.1:PORT, when WORKER_METRICS_ADDRESS is unset).
  * Prints "ready" on stdout once it polls the task queue.
  */
 import { readFileSync } from 'node:fs';
 import type { Duration } from '@temporalio/common';
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { createMemoryCache } from '../../src/cache';
+import { createMemoryCache, createRedisCache, type ForecastCache } from '../../src/cache';
 import { createPool } from '../../src/db/pool';
 import { startWorkerTelemetry } from '../../src/workers/telemetry';
 import { createWorker, type WorkerRole } from '../../src/workers/worker';
@@ -20,6 +22,20 @@ function required(name: string): string {
   const v = process.env[name];
   if (!v) throw new Error(`worker-process: ${name} is not set`);
   return v;
+}
+
+async function openCache(): Promise<ForecastCache> {
+  const cache = process.env.REDIS_URL
+    ? await createRedisCache(process.env.REDIS_URL, { keyPrefix: process.env.REDIS_PREFIX, log: () => undefined })
+    : createMemoryCache();
+  const delayMs = Number(process.env.CACHE_SET_DELAY_MS ?? 0);
+  if (!delayMs) return cache;
+  const setMany = cache.setMany.bind(cache);
+  cache.setMany = async (entries) => {
+    await new Promise((r) => setTimeout(r, delayMs));
+    return setMany(entries);
+  };
+  return cache;
 }
 
 async function main(): Promise<void> {
@@ -36,7 +52,7 @@ async function main(): Promise<void> {
     connection,
     namespace: process.env.TEMPORAL_NAMESPACE || 'default',
     taskQueue: required('TASK_QUEUE'),
-    deps: { pool, cache: createMemoryCache() },
+    deps: { pool, cache: await openCache() },
     workflowBundle: bundlePath ? { code: readFileSync(bundlePath, 'utf8') } : undefined,
     role: (process.env.ROLE as WorkerRole | undefined) ?? 'all',
     options: { ...slots, ...sticky },

@@ -28,7 +28,8 @@ export async function configGet(key: string | undefined, opts: { env: string; js
 export async function configSet(assignments: string[], opts: { env: string; by: string; reason?: string }): Promise<void> {
   const changes = parseAssignments(assignments);
   const applied = await withDb((pool) => setConfig(pool, opts.env, changes, opts.by, opts.reason));
-  for (const c of applied) console.log(`${opts.env} ${c.key}: ${c.old} -> ${c.new} (v${c.version})`);
+  for (const c of applied)
+    console.log(c.unchanged ? `${opts.env} ${c.key}: ${c.new} unchanged (v${c.version}, nothing written)` : `${opts.env} ${c.key}: ${c.old} -> ${c.new} (v${c.version})`);
 }
 
 export async function configHistoryCommand(key: string | undefined, opts: { env: string; limit: number }): Promise<void> {
