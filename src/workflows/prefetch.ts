@@ -1,4 +1,5 @@
 import { executeChild, log, proxyActivities, sleep, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { PrefetchCounts, PrefetchTrigger } from '../cache/prefetch';
 import { postDeployPrefetchChildId, postDeployWorkflowId } from './ids';
@@ -47,7 +48,7 @@ export interface PostDeployPrefetchResult {
 }
 
 
-const retry = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 };
+const retry: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 };
 const { getConfig, recordSkippedPrefetch } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
 // The prefetch heartbeats while it warms keys: a killed worker's prefetch is retried elsewhere within
 // seconds, not after the 2-minute timeout (a pre-peak prefetch must finish before the peak).
