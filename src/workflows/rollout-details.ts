@@ -8,10 +8,11 @@ import type { GateResult, RolloutStatus } from '../rollout/types';
 
 const MARK: Record<GateResult['status'], string> = { pass: 'pass', fail: 'FAIL', inconclusive: 'inconclusive' };
 
-const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) >= 100 ? 0 : 2));
+// Details are for people: a value that is not a finite number shows as such and never fails the workflow task.
+const num = (x: unknown) => (typeof x !== 'number' || !Number.isFinite(x) ? String(x) : Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) >= 100 ? 0 : 2));
 
 export function gateLine(g: GateResult): string {
-  const value = g.measured === null ? 'no value' : `${num(g.measured)} ${g.unit}`;
+  const value = typeof g.measured === 'number' ? `${num(g.measured)} ${g.unit}` : 'no value';
   return `${g.gate} ${MARK[g.status]}: ${value} (${g.comparator} ${num(g.threshold)} ${g.unit})`;
 }
 

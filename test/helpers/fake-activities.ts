@@ -71,7 +71,10 @@ export function fakeActivities(o: FakeOptions = {}) {
     async evaluateRolloutGates(a: { environment: string; gates: { gate: string; comparator: string; threshold: number }[] }): Promise<GateResult[]> {
       const at = log('evaluateRolloutGates', a);
       const status = o.gateVerdict?.({ environment: a.environment, at, n: ++gateCalls }) ?? 'pass';
-      return a.gates.map((g) => ({ ...g, environment: a.environment, status, value: 1, samples: 1, window: { start: '', end: '' }, detail: `${g.gate} ${status} (fake)` }) as unknown as GateResult);
+      return a.gates.map((g) => ({
+        ...g, environment: a.environment, status, measured: 1, unit: '', samples: 1, baseline: null,
+        windowStart: new Date(at).toISOString(), windowEnd: new Date(at).toISOString(), detail: `${g.gate} ${status} (fake)`,
+      }) as GateResult);
     },
     async prepareForecastRun(input: { runId: string; environment: string; runDate: string }): Promise<PreparedRun> {
       log('prepareForecastRun', input);

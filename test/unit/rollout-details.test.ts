@@ -66,3 +66,8 @@ test('a rollback says why', () => {
   const d = rolloutDetails(status({ stage: 'rollback', rollback: { by: 'rollout', reason: 'gate failed in staging: peak-memory: 70 %', automatic: true, requestedAt: '', restored: [] } }));
   expect(d).toContain('rollback (automatic): gate failed in staging: peak-memory: 70 %');
 });
+
+test('a gate without a finite value never throws (details must not fail the workflow task)', () => {
+  expect(gateLine(gate({ measured: undefined as unknown as number }))).toBe('peak-memory pass: no value (< 62 %)');
+  expect(gateLine(gate({ measured: Number.NaN }))).toBe('peak-memory pass: NaN % (< 62 %)');
+});
