@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { preloadRun, recordSkippedPrefetch, runPrefetch, type PrefetchCounts, type PrefetchRunInput, type PrefetchTrigger } from '../cache/prefetch';
 import { parseEnvironment } from '../config/schema';
+import { appMetrics } from '../ops/metrics';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
 
@@ -57,6 +58,9 @@ export function createCacheActivities({ pool, cache }: ActivityDeps) {
       checkPrefetchInput(input);
       const started = Date.now();
       const r = await heartbeating(() => runPrefetch(pool, cache, input), () => ({ prefetchId: input.prefetchId, elapsedMs: Date.now() - started }));
+      const labels = { environment: input.environment, trigger: input.trigger };
+      appMetrics.prefetchKeys.inc(labels, r.keysWarmed);
+      appMetrics.prefetchDuration.observe(labels, r.durationMs / 1000);
       return {
         status: r.status,
         runId: r.runId,

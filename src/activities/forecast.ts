@@ -7,6 +7,7 @@ import {
   batchModelCounts,
   batchSkuIds,
   findBatch,
+  getRun,
   insertRun,
   latestAccuracy,
   loadBatchHistories,
@@ -21,12 +22,15 @@ import {
   upsertForecasts,
   upsertIntervals,
   runIntervalLevels,
+  type BatchRecord,
   type IntervalRows,
   type ForecastedStats,
   type RunCompletion,
 } from '../db/forecasts';
 import { withTransaction } from '../db/pool';
 import { backtestSku, forecastSku, ForecastInputError, isModelName, parseLevels, SELECTION_POLICIES, type Interval, type ModelName, type SelectionOptions, type SeriesInput } from '../forecasting';
+import { gcRecorder } from '../ops/gc';
+import { appMetrics } from '../ops/metrics';
 import { countInto } from '../forecasting/counts';
 import { isValidIsoDate } from '../forecasting/dates';
 import type { ActivityDeps } from './deps';
@@ -162,8 +166,37 @@ export interface BacktestBatchResult {
 }
 
 export const OUTLIERS_KEPT = 20;
-/** How often a batch heartbeats and lets the event loop run (heartbeat timeout is 10 s). */
+/**
+ * How often a batch records a heartbeat and lets the event loop run. The SDK sends at most one per
+ * 0.8 x the heartbeat timeout (3-5 s, src/workflows/batches.ts), so this only has to be well under it.
+ */
 const HEARTBEAT_INTERVAL_MS = 200;
+
+// ---- heartbeats --------------------------------------------------------------------------------
+
+const lastProgress = new WeakMap<Context, unknown>();
+
+/** The batch's progress, sent with its next heartbeat. */
+function progress(ctx: Context, details: unknown): void {
+  lastProgress.set(ctx, details);
+  ctx.heartbeat(details);
+}
+
+/**
+ * Heartbeats on a timer for the whole batch, not only between SKUs: a batch waiting on the database
+ * (loading histories, writing a large batch) must not look like a dead worker and be run twice.
+ */
+function heartbeating<I, R>(fn: (input: I) => Promise<R>): (input: I) => Promise<R> {
+  return async (input) => {
+    const ctx = Context.current();
+    const timer = setInterval(() => ctx.heartbeat(lastProgress.get(ctx)), HEARTBEAT_INTERVAL_MS);
+    try {
+      return await fn(input);
+    } finally {
+      clearInterval(timer);
+    }
+  };
+}
 
 // ---- memory ------------------------------------------------------------------------------------
 
@@ -258,7 +291,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export function createForecastActivities(deps: ActivityDeps) {
   const { pool } = deps;
 
-  return {
+  const activities = {
     /**
      * Validates the run's input, takes the SKU snapshot cut into batches and inserts the run record,
      * in one transaction: bad input fails at once and leaves nothing written.
@@ -334,6 +367,8 @@ export function createForecastActivities(deps: ActivityDeps) {
         };
       }
       const sampler = rssSampler();
+      const gc = gcRecorder();
+      const rssStartMb = process.memoryUsage.rss() / (1024 * 1024);
       const started = performance.now();
       const skuIds = await batchSkuIds(pool, input.runId, input.batchIndex);
       if (skuIds.length === 0) throw new BadInputError(`run ${input.runId} has no batch ${input.batchIndex}`);
@@ -369,19 +404,26 @@ export function createForecastActivities(deps: ActivityDeps) {
         if (performance.now() - lastBeat >= HEARTBEAT_INTERVAL_MS) {
           lastBeat = performance.now();
           sampler.sample();
-          ctx.heartbeat({ skusDone: i, skus: skuIds.length });
+          progress(ctx, { skusDone: i, skus: skuIds.length });
           await yieldToEventLoop(); // lets heartbeats and the RSS timer run
           if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         }
       }
-      const record = { runId: input.runId, batchIndex: input.batchIndex, skus: skuIds.length, attempt: ctx.info.attempt, durationMs: 0, peakRssMb: 0 };
+      const record: BatchRecord = { runId: input.runId, batchIndex: input.batchIndex, skus: skuIds.length, attempt: ctx.info.attempt, durationMs: 0, peakRssMb: 0, rssStartMb };
       await withTransaction(pool, async (c) => {
         await upsertForecasts(c, input.environment, input.runId, rows);
         await upsertIntervals(c, input.environment, input.runId, ivRows);
         record.durationMs = performance.now() - started;
         record.peakRssMb = sampler.stop() / (1024 * 1024);
+        record.rssEndMb = process.memoryUsage.rss() / (1024 * 1024);
+        record.gc = gc.stop();
         await recordBatch(c, record);
       });
+      const labels = { environment: input.environment };
+      appMetrics.batchDuration.observe(labels, record.durationMs / 1000);
+      appMetrics.skus.inc(labels, record.skus);
+      appMetrics.skusPerSecond.set(labels, record.skus / Math.max(1e-3, record.durationMs / 1000));
+      appMetrics.gcPause.set(labels, (record.gc?.maxMs ?? 0) / 1000);
       return {
         batchIndex: input.batchIndex,
         skus: record.skus,
@@ -401,10 +443,14 @@ export function createForecastActivities(deps: ActivityDeps) {
 
     async completeForecastRun(input: { runId: string; completion: RunCompletion }): Promise<void> {
       await markCompleted(pool, input.runId, input.completion);
+      const environment = (await getRun(pool, input.runId))?.environment ?? 'unknown';
+      appMetrics.runs.inc({ environment, status: 'completed' });
+      appMetrics.runDuration.observe({ environment }, input.completion.durationMs / 1000);
     },
 
     async failForecastRun(input: { runId: string; error: string }): Promise<void> {
       await markFailed(pool, input.runId, input.error);
+      appMetrics.runs.inc({ environment: (await getRun(pool, input.runId))?.environment ?? 'unknown', status: 'failed' });
     },
 
     /** Accuracy of the environment's most recent stored backtest, when a run does not backtest itself. */
@@ -487,7 +533,7 @@ export function createForecastActivities(deps: ActivityDeps) {
         }
         if (performance.now() - lastBeat >= HEARTBEAT_INTERVAL_MS) {
           lastBeat = performance.now();
-          ctx.heartbeat({ skusDone: i + 1, skus: histories.length });
+          progress(ctx, { skusDone: i + 1, skus: histories.length });
           await yieldToEventLoop();
           if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         }
@@ -498,4 +544,5 @@ export function createForecastActivities(deps: ActivityDeps) {
       return out;
     },
   };
+  return { ...activities, forecastBatch: heartbeating(activities.forecastBatch), backtestBatch: heartbeating(activities.backtestBatch) };
 }

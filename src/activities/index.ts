@@ -3,6 +3,7 @@ import { createConfigActivities } from './config';
 import type { ActivityDeps } from './deps';
 import { failFastOnBadInput } from './errors';
 import { createForecastActivities } from './forecast';
+import { createOpsActivities } from './ops';
 import { createRolloutActivities } from './rollout';
 
 /** Every activity the worker registers; workflows import only this type. */
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createForecastActivities(deps),
     ...createCacheActivities(deps),
     ...createRolloutActivities(deps),
+    ...createOpsActivities(deps),
   });
 }
 

@@ -3,6 +3,8 @@ import { evaluateGates, flaggedOutliers } from '../rollout/gates';
 import { parseRolloutInput, RolloutInputError } from '../rollout/input';
 import { renderChangelogEntry, renderPostDeploymentReport } from '../rollout/report';
 import type { Environment, GateResult, GateSpec, RolloutInput, RolloutStatus } from '../rollout/types';
+import { stabilityFor } from '../db/ops';
+import { appMetrics, rollbackReason } from '../ops/metrics';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
 
@@ -36,13 +38,22 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
     }): Promise<GateResult[]> {
       const to = new Date().toISOString();
       const data = await loadGateData(pool, { ...a, to }, flaggedOutliers);
+      if (a.gates.some((g) => g.gate === 'stability-score' || g.gate === 'incidents')) {
+        const s = await stabilityFor(pool, a.environment, { from: new Date(a.from), to: new Date(to), label: 'gate window' });
+        data.stability = { score: s.score, incidents: s.incidents.length, events: s.components.reduce((n, c) => n + c.total, 0) };
+      }
       const results = evaluateGates(a.gates, data, a.environment, { start: a.from, end: to });
       await insertGateResults(pool, a.release, results);
+      for (const g of results) {
+        appMetrics.gateResults.inc({ environment: g.environment, gate: g.gate, status: g.status });
+        if (g.measured !== null) appMetrics.gateMeasured.set({ environment: g.environment, gate: g.gate }, g.measured);
+      }
       return results;
     },
 
     /** The release record: CHANGELOG_ops entry and POST_DEPLOYMENT_REPORT, kept in PostgreSQL. */
     async writeReleaseRecord(status: RolloutStatus): Promise<{ evaluations: number }> {
+      if (status.rollback?.completedAt) appMetrics.rollbacks.inc({ reason: rollbackReason(status.rollback) });
       await saveRelease(pool, {
         release: status.release,
         tag: status.release,

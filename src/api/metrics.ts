@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerStabilityMetrics } from '../ops/metrics';
 
 /** The API's Prometheus metrics, on a registry of its own (several apps can live in one process). */
 export function createMetrics(pool: Pool, isDegraded: () => boolean) {
@@ -72,5 +73,6 @@ export function createMetrics(pool: Pool, isDegraded: () => boolean) {
       }
     },
   });
+  registerStabilityMetrics(registry, pool);
   return { registry, requestDuration, hits, misses, queryLogDropped };
 }

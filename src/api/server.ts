@@ -11,8 +11,10 @@ import { CacheStatsRecorder } from '../cache/stats';
 import type { ForecastCache } from '../cache/types';
 import { startForecastRun } from '../client/starters';
 import { quotePrefix } from '../db/sku-id';
+import { loadOpsReport } from '../db/ops';
+import { renderOpsReport } from '../ops/report';
 import { createMetrics } from './metrics';
-import { answers, batchQuery, forecastParams, forecastQuery, skusQuery, triggerBody, type ForecastAnswer } from './schemas';
+import { answers, batchQuery, forecastParams, forecastQuery, reportQuery, skusQuery, triggerBody, type ForecastAnswer } from './schemas';
 
 /**
  * The HTTP API: forecasts from the cache (then PostgreSQL), the admin trigger that starts a
@@ -202,6 +204,13 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', response: answers.metrics } }, async (_req, reply) => {
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  // The ops report (same page as `neuro report`): ?env=production&days=14
+  app.get('/report', { schema: { summary: 'The ops report (HTML), as `neuro report`', querystring: reportQuery, response: answers.report } }, async (req, reply) => {
+    const { env, days } = req.query;
+    const html = renderOpsReport(await loadOpsReport(opts.pool, env, days));
+    return reply.type('text/html; charset=utf-8').send(html);
   });
 
   app.get('/healthz', { schema: { summary: 'Health of the API, PostgreSQL and the cache', response: answers.healthz } }, async (_req, reply) => {

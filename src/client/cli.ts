@@ -23,6 +23,7 @@ const commands = {
   report: () => require('./commands/report') as typeof import('./commands/report'),
   rollout: () => require('./commands/rollout') as typeof import('./commands/rollout'),
   schedules: () => require('./commands/schedules') as typeof import('./commands/schedules'),
+  stability: () => require('./commands/stability') as typeof import('./commands/stability'),
   traffic: () => require('./commands/traffic') as typeof import('./commands/traffic'),
 };
 
@@ -43,6 +44,8 @@ export function buildProgram(): Command {
   const program = new Command('neuro')
     .description('Forecast orchestrator on Temporal: batch forecasts, cache prefetch, staged rollouts')
     .showHelpAfterError()
+    // A parent's options before its subcommand only (`report daily --env E` is daily's --env).
+    .enablePositionalOptions()
     .configureOutput({ outputError: (s, write) => write(s) });
 
   program
@@ -237,12 +240,29 @@ export function buildProgram(): Command {
     cmd.action((release, o) => commands.rollout()[fn](release, o));
   }
 
-  program
+  const report = program
     .command('report')
-    .description('write CHANGELOG_ops and POST_DEPLOYMENT_REPORT markdown for a release')
+    .description('write the ops report (HTML charts of the last N days) and a release\'s CHANGELOG_ops and POST_DEPLOYMENT_REPORT')
     .option('--release <tag>', 'release (default: the latest)')
     .option('--out <dir>', 'output folder', '.')
+    .addOption(envOption())
+    .option('--days <n>', 'days the ops report covers', int('--days'), 14)
     .action((o) => commands.report().reportCommand(o));
+  report
+    .command('daily')
+    .description('print the stored daily snapshot of a day (written by the daily-snapshot schedule)')
+    .addOption(envOption())
+    .requiredOption('--date <date>', 'the UTC day, YYYY-MM-DD')
+    .option('--format <format>', 'md or html', 'md')
+    .action((o) => commands.report().reportDailyCommand(o));
+
+  program
+    .command('stability')
+    .description('stability score (0-100, grade) and incidents of an environment over a window, from what PostgreSQL recorded')
+    .addOption(envOption())
+    .option('--window <duration>', 'rolling window ending now, e.g. 24h, 7d', '7d')
+    .option('--json', 'one JSON object: {score, grade, window, components, incidents}')
+    .action(async (o) => void (await commands.stability().stabilityCommand(o)));
 
   program
     .command('doctor')

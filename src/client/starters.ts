@@ -11,6 +11,7 @@ import { backtestId, forecastRunId, postDeployWorkflowId, prefetchWorkflowId, ro
 import { postDeployPrefetch, prefetch, type PrefetchInput } from '../workflows/prefetch';
 import { rollout } from '../workflows/rollout';
 import { ENVIRONMENT, RELEASE_TAG, RUN_DATE, STAGE, STATUS, TRIGGER } from '../workflows/search-attributes';
+import { forecastRunDetails, forecastRunSummary, rolloutDetails, rolloutSummary } from './start-details';
 
 /**
  * Starting each workflow, shared by the CLI, the API, the demo and the benches: inputs a typo would
@@ -40,6 +41,8 @@ export async function startForecastRun(
       { key: TRIGGER, value: trigger },
     ],
     memo: { trigger, environment, runDate },
+    staticSummary: forecastRunSummary(environment, runDate, trigger),
+    staticDetails: forecastRunDetails(input),
   });
 }
 
@@ -56,6 +59,7 @@ export async function startBacktest(client: Client, input: BacktestInput, taskQu
       { key: STATUS, value: 'running' },
       { key: TRIGGER, value: 'cli' },
     ],
+    staticSummary: `backtest ${environment} ${runDate}${input.model ? ` (${input.model})` : input.policy ? ` (policy ${input.policy})` : ''}`,
   });
 }
 
@@ -74,6 +78,7 @@ export async function startPrefetch(
       { key: ENVIRONMENT, value: input.environment },
       { key: TRIGGER, value: input.trigger },
     ],
+    staticSummary: `prefetch ${input.environment} (${input.trigger})${input.topN ? `, top ${input.topN}` : ''}`,
   });
 }
 
@@ -106,6 +111,8 @@ export async function startPostDeployPrefetch(client: Client, input: { environme
         { key: ENVIRONMENT, value: environment },
         { key: TRIGGER, value: 'post-deploy' },
       ],
+      staticSummary: `post-deploy prefetch ${environment}, deploy ${input.deployId}`,
+      staticDetails: 'Waits PREFETCH_POST_DEPLOY_DELAY_MS (a durable timer) so services settle, then warms the cache with a prefetch child.',
     });
     return { workflowId, started: true };
   } catch (err) {
@@ -128,6 +135,8 @@ export async function startRollout(client: Client, input: RolloutInput, taskQueu
         { key: STATUS, value: 'running' },
       ]),
       memo: { plan: input.plan ?? null, description: input.description, author: input.author, changes: input.changes },
+      staticSummary: rolloutSummary(input),
+      staticDetails: rolloutDetails(input),
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {

@@ -160,6 +160,8 @@ export interface InfraSettings {
   redisUrl?: string;
   adminToken?: string;
   taskQueue: string;
+  /** HOST:PORT of the worker's Prometheus endpoint (SDK + application metrics); unset = off. */
+  workerMetricsAddress?: string;
 }
 
 export function infraFromEnv(env: NodeJS.ProcessEnv = process.env): InfraSettings {
@@ -171,5 +173,6 @@ export function infraFromEnv(env: NodeJS.ProcessEnv = process.env): InfraSetting
     redisUrl: env.REDIS_CLUSTER_NODES ? `redis+cluster://${env.REDIS_CLUSTER_NODES}` : env.REDIS_URL || undefined,
     adminToken: env.ADMIN_TOKEN || undefined,
     taskQueue: env.NEURO_TASK_QUEUE || 'neuro-forecast',
+    workerMetricsAddress: env.WORKER_METRICS_ADDRESS || undefined,
   };
 }

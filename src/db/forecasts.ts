@@ -1,6 +1,7 @@
 import { addDays } from '../forecasting/dates';
 import type { Pool, PoolClient } from 'pg';
 import type { SeriesInput } from '../forecasting/types';
+import { recordRunGc } from './ops';
 
 /**
  * Repository of forecast runs: the run's SKU snapshot cut into batches, batch histories, set-based
@@ -174,14 +175,18 @@ export interface BatchRecord {
   attempt: number;
   durationMs: number;
   peakRssMb: number;
+  /** GC pauses and RSS at start and end of the batch (migration 008). */
+  gc?: { count: number; totalMs: number; maxMs: number };
+  rssStartMb?: number;
+  rssEndMb?: number;
 }
 
 /** First writer wins: a batch is recorded once, with the attempt that wrote it. */
 export async function recordBatch(c: Queryable, b: BatchRecord): Promise<void> {
   await c.query(
-    `INSERT INTO forecast_batches (run_id, batch_index, skus, attempt, duration_ms, peak_rss_mb)
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, batch_index) DO NOTHING`,
-    [b.runId, b.batchIndex, b.skus, b.attempt, b.durationMs, b.peakRssMb],
+    `INSERT INTO forecast_batches (run_id, batch_index, skus, attempt, duration_ms, peak_rss_mb, gc_count, gc_total_ms, gc_max_ms, rss_start_mb, rss_end_mb)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (run_id, batch_index) DO NOTHING`,
+    [b.runId, b.batchIndex, b.skus, b.attempt, b.durationMs, b.peakRssMb, b.gc?.count ?? null, b.gc?.totalMs ?? null, b.gc?.maxMs ?? null, b.rssStartMb ?? null, b.rssEndMb ?? null],
   );
 }
 
@@ -250,6 +255,7 @@ export async function markForecasted(pool: Pool, environment: string, runId: str
          batch_delay_ms = $4, peak_rss_mb = $5, peak_memory_pct = $6, model_counts = $7 WHERE id = $1`,
       [runId, s.forecastMs, s.totalDelayMs, s.batchDelayMs, s.peakRssMb, s.peakMemoryPct, JSON.stringify(s.modelCounts)],
     );
+    await recordRunGc(c, runId);
     await c.query(
       `INSERT INTO current_forecast_run (environment, run_id) VALUES ($1, $2)
        ON CONFLICT (environment) DO UPDATE SET run_id = EXCLUDED.run_id, updated_at = now()`,

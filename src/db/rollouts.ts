@@ -168,9 +168,10 @@ const toRun = (r: Record<string, unknown>): RunSample => ({
   peakMemoryPct: r.peak_memory_pct as number | null,
   mape: r.mape as number | null,
   outlierSkus: outlierIds(r.outlier_skus),
+  gcMaxMs: r.gc_max_ms as number | null,
 });
 
-const RUN_COLUMNS = 'id, duration_ms, peak_memory_pct, mape, outlier_skus';
+const RUN_COLUMNS = 'id, duration_ms, peak_memory_pct, mape, outlier_skus, gc_max_ms';
 
 export interface GateWindow {
   environment: Environment;

@@ -11,6 +11,8 @@ export interface RunSample {
   peakMemoryPct: number | null;
   mape: number | null;
   outlierSkus: string[];
+  /** Longest GC pause of the run's batches (ms), when recorded. */
+  gcMaxMs?: number | null;
 }
 export interface PrefetchSample {
   durationMs: number | null;
@@ -36,6 +38,15 @@ export interface GateData {
   peakCache: HitCounts;
   /** Accuracy rows of the window's runs for the flagged outlier SKUs (see flaggedOutliers). */
   outlierAccuracy: SkuAccuracySample[];
+  /** The window's stability score and incidents (loaded only when a gate asks for them). */
+  stability?: StabilitySample;
+}
+
+export interface StabilitySample {
+  score: number | null;
+  incidents: number;
+  /** Events the score was measured from (runs ended, queries, requests, gate evaluations). */
+  events: number;
 }
 
 export interface Measurement {
@@ -132,6 +143,19 @@ export const GATE_METRICS: Record<GateName, Metric> = {
       return { ...m, baseline: max(d.baselineRuns.map((r) => r.outlierSkus.length)) };
     },
   },
+  'stability-score': {
+    unit: 'points',
+    label: 'Stability score',
+    defaultMinSamples: 1,
+    measure: (d) => fromStability(d, (s) => s.score, 'stability score'),
+  },
+  incidents: {
+    unit: 'incidents',
+    label: 'Incidents',
+    defaultMinSamples: 1,
+    measure: (d) => fromStability(d, (s) => s.incidents, plural(d.stability?.incidents ?? 0, 'incident')),
+  },
+  'gc-pause': { unit: 'ms', label: 'Longest GC pause', defaultMinSamples: 1, measure: (d) => fromRuns(d, (r) => r.gcMaxMs ?? null, 'max') },
   'outlier-mape': {
     unit: '%',
     label: 'Avg outlier MAPE',
@@ -149,6 +173,18 @@ export const GATE_METRICS: Record<GateName, Metric> = {
     },
   },
 };
+
+function fromStability(d: GateData, pick: (s: StabilitySample) => number | null, what: string): Measurement {
+  const s = d.stability;
+  const value = s && s.events ? pick(s) : null;
+  return {
+    value,
+    samples: s?.events ?? 0,
+    baseline: null,
+    how: `${what} over ${plural(s?.events ?? 0, 'recorded event')}`,
+    missing: value === null ? 'nothing ran in the window (no forecast runs, queries, cache requests or gate evaluations)' : undefined,
+  };
+}
 
 export function compare(value: number, comparator: Comparator, threshold: number): boolean {
   switch (comparator) {

@@ -20,6 +20,10 @@ export const GATE_NAMES = [
   'prefetch-memory-impact',
   'outlier-count',
   'outlier-mape',
+  // The operations view (src/ops/stability.ts): the plan's stability score and incidents, and GC.
+  'stability-score',
+  'incidents',
+  'gc-pause',
 ] as const;
 export type GateName = (typeof GATE_NAMES)[number];
 

@@ -1,5 +1,5 @@
 import { ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import type { ActivityOptions, Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { forecastTaskQueue } from '../config/task-queues';
 
@@ -12,18 +12,32 @@ import { forecastTaskQueue } from '../config/task-queues';
 export const BATCHES_PER_EXECUTION = 100;
 
 /**
+ * How soon a killed worker's batch is retried on another one: the server notices after this much
+ * silence, then the retry waits the first retry interval (1 s). Batches heartbeat on a timer every
+ * 200 ms, during database waits too (src/activities/forecast.ts), and the SDK sends one at most
+ * every 0.8 x the timeout; a backtest gets more room since one SKU's rolling-origin fits run between
+ * beats. (They were 10 s and 30 s.) Timeouts are not part of the command sequence: no patch needed.
+ */
+export const BATCH_HEARTBEAT_TIMEOUT = { forecast: '3 seconds', backtest: '5 seconds' } as const satisfies Record<string, Duration>;
+
+/**
  * Proxies for the CPU-bound batch activities. They run on the forecast task queue (served by
  * `neuro worker --role forecast|all`); histories recorded before the split keep the workflow's own
- * queue. A killed worker's batch is retried elsewhere once its heartbeats stop.
+ * queue. A killed worker's batch is retried elsewhere once its heartbeats stop. The start-to-close
+ * timeout only bounds a batch that is alive but stuck; it plays no part in crash recovery.
  */
-export function batchActivities(heartbeatTimeout: Duration): Pick<Activities, 'forecastBatch' | 'backtestBatch'> {
+type BatchActs = Pick<Activities, 'forecastBatch' | 'backtestBatch'>;
+export function batchActivities(heartbeatTimeout: Duration): BatchActs & { named(summary: string): BatchActs } {
   const taskQueue = patched('batches-on-forecast-queue') ? forecastTaskQueue(workflowInfo().taskQueue) : undefined;
-  return proxyActivities<Activities>({
+  const options: ActivityOptions = {
     ...(taskQueue ? { taskQueue } : {}),
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout,
     retry: { initialInterval: '1s', maximumInterval: '30s' },
-  });
+  };
+  // named: the same activities with a summary for the Web UI ("batch 3/7"); it changes no command.
+  const { forecastBatch, backtestBatch } = proxyActivities<Activities>(options);
+  return { forecastBatch, backtestBatch, named: (summary: string) => proxyActivities<Activities>({ ...options, summary }) };
 }
 
 export interface BatchLanes {

@@ -6,6 +6,7 @@ import {
   executeChild,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   proxyLocalActivities,
   setHandler,
   sleep,
@@ -16,7 +17,7 @@ import {
 import type { Activities } from '../activities';
 import type { PreparedRun } from '../activities/forecast';
 import { backtest } from './backtest';
-import { batchActivities, failureMessage, prepareFailure, runBatchLanes } from './batches';
+import { BATCH_HEARTBEAT_TIMEOUT, batchActivities, failureMessage, prepareFailure, runBatchLanes } from './batches';
 import { backtestChildId, preloadChildId } from './ids';
 import { countBatch, countGap, newCounters, progress, type Carried, type Counters } from './forecast-run-state';
 import { pauseSignal, progressQuery, resumeSignal, type ForecastRunProgress } from './messages';
@@ -165,6 +166,13 @@ export async function forecastRun(input: ForecastRunInput, carried?: Carried): P
   if (!carried) c.currentDelayMs = p.initialDelayMs;
   run.status = 'running';
   upsertMemo(runMemo(environment, runDate, p));
+  // The Web UI's current details: how far the run is.
+  const showProgress = () =>
+    setCurrentDetails(
+      `${environment} ${runDate}: ${p.skus} SKUs in ${p.batches} batches of ${p.batchSize}; ${c.batchesDone}/${p.batches} done, ` +
+        `delay ${c.currentDelayMs} ms, peak memory ${c.peakMemoryPct.toFixed(1)}%${run.paused ? ' (paused)' : ''}`,
+    );
+  showProgress();
 
   const fail = async (err: unknown): Promise<never> => {
     if (!isCancellation(err)) setStatus('failed');
@@ -175,7 +183,7 @@ export async function forecastRun(input: ForecastRunInput, carried?: Carried): P
 
   let nextBatch: number;
   try {
-    const { forecastBatch } = batchActivities('10 seconds');
+    const batchActs = batchActivities(BATCH_HEARTBEAT_TIMEOUT.forecast);
     nextBatch = await runBatchLanes({
       from: carried?.nextBatch ?? 0,
       total: p.batches,
@@ -186,14 +194,15 @@ export async function forecastRun(input: ForecastRunInput, carried?: Carried): P
         if (batchIndex > 0) {
           const delayMs = p.delayOverridden ? p.initialDelayMs : await localActs.batchDelayMs(environment);
           countGap(c, delayMs);
-          if (delayMs > 0) await sleep(delayMs);
+          if (delayMs > 0) await sleep(delayMs, { summary: `gap ${batchIndex}/${p.batches - 1} (${delayMs} ms)` });
         }
         if (run.paused) await condition(() => !run.paused);
         run.inFlight++;
         const t0 = Date.now();
-        const r = await forecastBatch({ runId, environment, runDate, batchIndex, horizon: p.horizon, selection: p.selection, memoryLimitMb: p.memoryLimitMb });
+        const r = await batchActs.named(`batch ${batchIndex + 1}/${p.batches}`).forecastBatch({ runId, environment, runDate, batchIndex, horizon: p.horizon, selection: p.selection, memoryLimitMb: p.memoryLimitMb });
         run.inFlight--;
         countBatch(c, r, Date.now() - t0);
+        showProgress();
       },
     });
   } catch (err) {
@@ -253,7 +262,7 @@ async function finishRun({ input, runId, environment, runDate, startedAtMs, exec
   if (input.preload !== false) {
     setStatus('preloading');
     try {
-      preload = await executeChild(cachePreload, { args: [{ environment, runId }], workflowId: preloadChildId(runId) });
+      preload = await executeChild(cachePreload, { args: [{ environment, runId }], workflowId: preloadChildId(runId), staticSummary: `cache preload of ${runId}: ${p.skus} SKUs` });
     } catch (err) {
       // The forecasts are written and served from the database; a failed preload only costs cache misses.
       if (isCancellation(err)) throw err;
@@ -268,6 +277,7 @@ async function finishRun({ input, runId, environment, runDate, startedAtMs, exec
     acc = await executeChild(backtest, {
       args: [{ environment, runDate, policy: p.selection.policy, batchSize: p.batchSize, horizon: p.horizon, skus: input.skus, accuracyRunId: runId }],
       workflowId: backtestChildId(runId),
+      staticSummary: `accuracy backtest of ${runId}: ${p.skus} SKUs`,
     });
   } else if (accuracySource === 'latest') {
     acc = await acts.latestAccuracy({ environment, outlierThreshold: p.outlierThreshold });

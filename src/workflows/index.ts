@@ -3,3 +3,4 @@ export { forecastRun, cachePreload } from './forecast-run';
 export { prefetch, postDeployPrefetch } from './prefetch';
 export { rollout } from './rollout';
 export { backtest } from './backtest';
+export { dailySnapshot } from './daily-snapshot';

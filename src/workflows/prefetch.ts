@@ -120,12 +120,13 @@ export async function postDeployPrefetch(input: PostDeployPrefetchInput): Promis
   upsertMemo({ deployId: input.deployId });
   const delayMs = (await getConfig(input.environment)).PREFETCH_POST_DEPLOY_DELAY_MS;
   // Services settle before the warm-up; a worker restart during the wait does not lose the timer.
-  if (delayMs > 0) await sleep(delayMs);
+  if (delayMs > 0) await sleep(delayMs, { summary: `post-deploy delay (${delayMs / 1000} s)` });
   upsertSearchAttributes([{ key: STATUS, value: 'prefetching' }]);
   const result = await executeChild(prefetch, {
     // From the input, not workflowInfo(): the same id whichever way the workflow was started.
     workflowId: postDeployPrefetchChildId(postDeployWorkflowId(input.environment, input.deployId)),
     args: [{ environment: input.environment, trigger: 'post-deploy' }],
+    staticSummary: `prefetch after deploy ${input.deployId} (${input.environment})`,
   });
   upsertSearchAttributes([{ key: STATUS, value: result.status }]);
   return { deployId: input.deployId, delayMs, prefetch: result };

@@ -8,6 +8,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   startChild,
@@ -35,6 +36,7 @@ import {
   statusQuery,
 } from './messages';
 import { postDeployPrefetch, prefetch } from './prefetch';
+import { duration, rolloutDetails, watchTimerSummary } from './rollout-details';
 import { RELEASE_TAG, STAGE, STATUS } from './search-attributes';
 
 /**
@@ -46,14 +48,15 @@ import { RELEASE_TAG, STAGE, STATUS } from './search-attributes';
  * The rules (who may send what when, the watch schedule, how it ends) are in src/rollout/decisions.ts.
  */
 
-const { prepareRollout, recordRollout, evaluateRolloutGates, writeReleaseRecord } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '10s' },
-});
+const RECORD_OPTIONS = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '10s' } } as const;
+const { prepareRollout, recordRollout, writeReleaseRecord } = proxyActivities<Activities>(RECORD_OPTIONS);
 // Config reads and writes are small transactions: short timeouts and fast retries keep a rollback in seconds.
-const { snapshotConfig, applyConfig } = proxyActivities<Activities>({
-  startToCloseTimeout: '20s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
+const CONFIG_OPTIONS = { startToCloseTimeout: '20s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' } } as const;
+const { snapshotConfig } = proxyActivities<Activities>(CONFIG_OPTIONS);
+/** Activities named in the Web UI ("gates staging", "apply to production"): the summary is a per-call option. */
+const named = (summary: string) => ({
+  applyConfig: proxyActivities<Activities>({ ...CONFIG_OPTIONS, summary }).applyConfig,
+  evaluateRolloutGates: proxyActivities<Activities>({ ...RECORD_OPTIONS, summary }).evaluateRolloutGates,
 });
 
 /** The workflow clock: Date inside a workflow is replay-safe (it is the workflow task's time). */
@@ -131,7 +134,7 @@ async function pipeline(ro: Rollout, raw: RolloutInput): Promise<void> {
   r.st.deadlines.approvalDeadline = iso(nowMs() + input.approvalTimeoutMs);
   setStage(r, 'approval', 'awaiting-approval');
   await recordRollout(r.st);
-  if (!(await condition(() => r.goDecided, input.approvalTimeoutMs))) return rules.approvalTimedOut(r, input.approvalTimeoutMs, nowMs());
+  if (!(await condition(() => r.goDecided, input.approvalTimeoutMs, { summary: `approval deadline (${duration(input.approvalTimeoutMs)})` }))) return rules.approvalTimedOut(r, input.approvalTimeoutMs, nowMs());
   r.st.state = 'running';
 
   await applyTo(ro, 'production');
@@ -142,6 +145,7 @@ async function pipeline(ro: Rollout, raw: RolloutInput): Promise<void> {
       workflowId: rolloutPostDeployId(r.st.workflowId),
       args: [{ environment: 'production', deployId: `rollout-${r.st.release}` }],
       cancellationType: ChildWorkflowCancellationType.TRY_CANCEL,
+      staticSummary: `post-deploy prefetch after promoting ${r.st.release} to production`,
     });
     log(r, 'post-deploy prefetch started', prefetchChild.workflowId);
   }
@@ -169,15 +173,23 @@ function handleMessages(r: RolloutRun): void {
       const why = refusal(r, p);
       if (why) rules.refuse(r, name, why, nowMs());
       else accept(r, p, nowMs());
+      showDetails(r);
+    };
+  const update =
+    <P, T>(accept: (r: RolloutRun, p: P, at: number) => T) =>
+    (p: P): T => {
+      const out = accept(r, p, nowMs());
+      showDetails(r);
+      return out;
     };
   setHandler(statusQuery, () => r.st);
-  setHandler(approveUpdate, (p) => rules.approve(r, p, nowMs()), { validator: validator(rules.refuseApprove) });
-  setHandler(goUpdate, (p) => rules.go(r, p, nowMs()), { validator: validator(rules.refuseGo) });
-  setHandler(noGoUpdate, (p) => rules.noGo(r, p, nowMs()), { validator: validator(rules.refuseNoGo) });
+  setHandler(approveUpdate, update(rules.approve), { validator: validator(rules.refuseApprove) });
+  setHandler(goUpdate, update(rules.go), { validator: validator(rules.refuseGo) });
+  setHandler(noGoUpdate, update(rules.noGo), { validator: validator(rules.refuseNoGo) });
   setHandler(
     rollbackUpdate,
     async (p) => {
-      rules.requestRollback(r, p, nowMs());
+      update(rules.requestRollback)(p);
       // Answer once every environment is restored, so the caller sees the rollback done.
       await condition(() => r.st.rollback?.completedAt !== undefined || r.st.state === 'failed');
       return `rolled back ${r.st.release}: restored ${r.st.rollback?.restored.join(', ') || 'nothing (no environment was changed yet)'} in ${r.st.rollback?.durationMs ?? '?'} ms`;
@@ -194,6 +206,12 @@ function handleMessages(r: RolloutRun): void {
 
 function log(r: RolloutRun, event: string, detail?: string): void {
   rules.logEvent(r.st, nowMs(), event, detail);
+  showDetails(r);
+}
+
+/** The Web UI's "current details": stage, gates with values, missing sign-offs, deadline. */
+function showDetails(r: RolloutRun): void {
+  setCurrentDetails(rolloutDetails(r.st));
 }
 
 function setStage(r: RolloutRun, stage: RolloutStage, state: RolloutState = r.st.state): void {
@@ -217,8 +235,8 @@ async function applyTo({ r, input, compensations }: Rollout, environment: Enviro
   const snapshot = await snapshotConfig({ environment, keys });
   await CancellationScope.nonCancellable(async () => {
     // input.changes was parsed by prepareRollout, so its values are the config's typed values.
-    const changes = input.changes as Parameters<typeof applyConfig>[0]['changes'];
-    const applied = await applyConfig({ environment, changes, actor: `rollout:${r.st.release}`, reason: `${r.st.release}: ${r.st.description}` });
+    const changes = input.changes as Parameters<Activities['applyConfig']>[0]['changes'];
+    const applied = await named(`apply ${keys.join(', ')} to ${environment}`).applyConfig({ environment, changes, actor: `rollout:${r.st.release}`, reason: `${r.st.release}: ${r.st.description}` });
     r.st.changes.environments[environment] = {
       snapshot,
       before: Object.fromEntries(applied.map((c) => [c.key, c.old])),
@@ -228,7 +246,7 @@ async function applyTo({ r, input, compensations }: Rollout, environment: Enviro
     compensations.unshift({
       environment,
       run: async () => {
-        await applyConfig({ environment, changes: snapshot as typeof changes, actor: `rollback:${r.abort?.by ?? 'rollout'}`, reason: `rollback of ${r.st.release}: ${r.abort?.reason ?? ''}` });
+        await named(`restore ${environment}`).applyConfig({ environment, changes: snapshot as typeof changes, actor: `rollback:${r.abort?.by ?? 'rollout'}`, reason: `rollback of ${r.st.release}: ${r.abort?.reason ?? ''}` });
         r.st.changes.environments[environment]!.restoredAt = iso();
       },
     });
@@ -242,16 +260,17 @@ async function forecastCycle({ r, input }: Rollout, environment: Environment, la
   const id = rolloutCycleId(r.st.workflowId, environment, label);
   log(r, `${label} started`, `forecastRun ${id}`);
   const cancellationType = ChildWorkflowCancellationType.TRY_CANCEL;
-  await executeChild(forecastRun, { workflowId: id, args: [{ environment, trigger: 'rollout', ...(input.validation.forecast ?? {}) }], cancellationType });
+  const staticSummary = `${label} of rollout ${r.st.release} (${environment})`;
+  await executeChild(forecastRun, { workflowId: id, args: [{ environment, trigger: 'rollout', ...(input.validation.forecast ?? {}) }], cancellationType, staticSummary });
   if (environment === 'staging' && input.validation.prefetch) {
-    await executeChild(prefetch, { workflowId: cyclePrefetchId(id), args: [{ environment, trigger: 'rollout' }], cancellationType });
+    await executeChild(prefetch, { workflowId: cyclePrefetchId(id), args: [{ environment, trigger: 'rollout' }], cancellationType, staticSummary: `prefetch after ${staticSummary}` });
   }
   log(r, `${label} done`);
 }
 
 /** Evaluates the gates over [fromMs, now]; returns why any failed. */
 async function checkGates({ r }: Rollout, environment: Environment, gates: GateSpec[], fromMs: number, baseline?: { from: number; to: number }) {
-  const results = await evaluateRolloutGates({
+  const results = await named(`gates ${environment}: ${gates.map((g) => g.gate).join(', ')}`).evaluateRolloutGates({
     release: r.st.release,
     environment,
     gates,
@@ -275,7 +294,8 @@ async function watch(ro: Rollout, environment: Environment, w: WatchPlan, gates:
     const step = rules.watchStep(w, pos, nowMs());
     if (step.kind === 'end') return checkGates(ro, environment, gates, w.startMs, baseline);
     if (step.kind === 'sleep') {
-      await sleep(Math.max(1, step.untilMs - nowMs()));
+      const ms = Math.max(1, step.untilMs - nowMs());
+      await sleep(ms, { summary: watchTimerSummary(environment, w, pos, step.untilMs, ms, (i) => rules.cycleDueAt(w, i)) });
       continue;
     }
     if (step.kind === 'cycle') {

@@ -56,7 +56,11 @@ test('apply creates forecast-daily and the two prefetch schedules with the plan 
     ['forecast-daily', 'created', '02:00 UTC', false],
     ['prefetch-morning-peak', 'created', '11:28 UTC', false],
     ['prefetch-afternoon-peak', 'created', '17:28 UTC', false],
+    ['daily-snapshot', 'created', '03:00 UTC', false],
   ]);
+  const snapshot = await describe('daily-snapshot');
+  expect(at(snapshot)).toEqual([[3, 0]]);
+  expect(snapshot.action).toMatchObject({ workflowType: 'dailySnapshot', args: [{ environment: 'production' }], staticSummary: 'daily snapshot of the previous UTC day, 03:00 UTC (production)' });
   const daily = await describe('forecast-daily');
   expect(at(daily)).toEqual([[2, 0]]);
   expect(daily.action).toMatchObject({ type: 'startWorkflow', workflowType: 'forecastRun', taskQueue: 'neuro-forecast', args: [{ environment: 'production' }] });
@@ -68,10 +72,10 @@ test('apply creates forecast-daily and the two prefetch schedules with the plan 
   expect([next.getUTCHours(), next.getUTCMinutes()]).toEqual([11, 28]);
 
   const again = await applySchedules(client, 'production', config(), 'neuro-forecast');
-  expect(again.map((r) => r.outcome)).toEqual(['updated', 'updated', 'updated']);
+  expect(again.map((r) => r.outcome)).toEqual(['updated', 'updated', 'updated', 'updated']);
   const ids: string[] = [];
   for await (const s of client.schedule.list()) ids.push(s.scheduleId);
-  expect(ids.filter((id) => !id.endsWith('-staging')).sort()).toEqual(['forecast-daily', 'prefetch-afternoon-peak', 'prefetch-morning-peak']);
+  expect(ids.filter((id) => !id.endsWith('-staging')).sort()).toEqual(['daily-snapshot', 'forecast-daily', 'prefetch-afternoon-peak', 'prefetch-morning-peak']);
 });
 
 test('ENABLE_PREDICTIVE_PREFETCH=false pauses (not deletes) the prefetch schedules; true resumes them; config changes move them', async () => {
@@ -80,6 +84,7 @@ test('ENABLE_PREDICTIVE_PREFETCH=false pauses (not deletes) the prefetch schedul
     ['forecast-daily', '02:00 UTC', false],
     ['prefetch-morning-peak', '10:25 UTC', true],
     ['prefetch-afternoon-peak', '17:25 UTC', true],
+    ['daily-snapshot', '03:00 UTC', false],
   ]);
   const morning = await describe('prefetch-morning-peak');
   expect(morning.state.paused).toBe(true);
@@ -88,7 +93,7 @@ test('ENABLE_PREDICTIVE_PREFETCH=false pauses (not deletes) the prefetch schedul
   expect((await describe('forecast-daily')).state.paused).toBe(false);
 
   const on = await applySchedules(client, 'production', config(), 'neuro-forecast');
-  expect(on.map((r) => r.paused)).toEqual([false, false, false]);
+  expect(on.map((r) => r.paused)).toEqual([false, false, false, false]);
   expect((await describe('prefetch-afternoon-peak')).state.paused).toBe(false);
   expect(at(await describe('prefetch-afternoon-peak'))).toEqual([[17, 28]]);
 });

@@ -24,6 +24,25 @@ describe('gate evaluation', () => {
     }
   });
 
+  test('stability score and incidents come from the window\'s stability measurement; nothing recorded is inconclusive', () => {
+    const score: GateSpec = { gate: 'stability-score', comparator: '>=', threshold: 99.5 };
+    const none: GateSpec = { gate: 'incidents', comparator: '<=', threshold: 0 };
+    expect(evaluate(score, data({ stability: { score: 99.99, incidents: 0, events: 40 } }))).toMatchObject({ status: 'pass', measured: 99.99, samples: 40, unit: 'points' });
+    expect(evaluate(score, data({ stability: { score: 98.5, incidents: 1, events: 40 } }))).toMatchObject({ status: 'fail', measured: 98.5 });
+    const one = evaluate(none, data({ stability: { score: 98.5, incidents: 1, events: 40 } }));
+    expect(one).toMatchObject({ status: 'fail', measured: 1 });
+    expect(one.detail).toBe('1 incident over 40 recorded events: 1 incidents breaks <= 0 incidents');
+    expect(evaluate(none, data({ stability: { score: 100, incidents: 0, events: 3 } }))).toMatchObject({ status: 'pass', measured: 0 });
+    // zero incidents out of nothing proves nothing
+    expect(evaluate(none, data({ stability: { score: null, incidents: 0, events: 0 } })).status).toBe('inconclusive');
+  });
+
+  test('gc-pause is the longest pause over the runs', () => {
+    const spec: GateSpec = { gate: 'gc-pause', comparator: '<', threshold: 100 };
+    expect(evaluate(spec, data({ runs: [run('a', { gcMaxMs: 12 }), run('b', { gcMaxMs: 28 }), run('c', { gcMaxMs: null })] }))).toMatchObject({ status: 'pass', measured: 28, samples: 2 });
+    expect(evaluate(spec, data({ runs: [run('a', { gcMaxMs: 140 })] }))).toMatchObject({ status: 'fail', measured: 140 });
+  });
+
   test('peak memory is the max over runs, compared strictly', () => {
     const spec: GateSpec = { gate: 'peak-memory', comparator: '<', threshold: 62 };
     expect(evaluate(spec, data({ runs: [run('a', { peakMemoryPct: 50 }), run('b', { peakMemoryPct: 61.9 })] }))).toMatchObject({ status: 'pass', measured: 61.9, samples: 2 });

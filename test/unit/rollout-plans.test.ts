@@ -15,7 +15,15 @@ describe('kickoff plans', () => {
       validation: { cycles: 3, soakMs: 24 * 3_600_000, prefetch: false },
       signOffs: ['product-owner', 'devops-lead'],
     });
-    expect(p1.gates.map((g) => `${g.gate}${g.comparator}${g.threshold}`)).toEqual(['forecast-duration<84000', 'peak-memory<62', 'mape<20', 'cache-hit-rate>99']);
+    expect(p1.gates.map((g) => `${g.gate}${g.comparator}${g.threshold}`)).toEqual([
+      'forecast-duration<84000',
+      'peak-memory<62',
+      'mape<20',
+      'cache-hit-rate>99',
+      'gc-pause<100',
+      'stability-score>=99.5',
+      'incidents<=0',
+    ]);
     const p2 = planToInput('v19.3-prefetch', { author: 'dev' });
     expect(p2.changes).toEqual({ ENABLE_PREDICTIVE_PREFETCH: true, PREFETCH_TOP_N_QUERIES: 50, PREFETCH_INCLUDE_RECENT: true });
     expect(p2.validation).toMatchObject({ soakMs: 48 * 3_600_000, prefetch: true });
@@ -23,7 +31,7 @@ describe('kickoff plans', () => {
     expect(p3.validation).toMatchObject({ cycles: 7, soakMs: 7 * 86_400_000 });
     expect(p3.signOffs).toContain('ml-lead');
     expect(p3.changes).toMatchObject({ ENABLE_HYBRID_FORECASTING: true, CROSTON_ALPHA: 0.1 });
-    for (const name of PLAN_NAMES) expect(PLANS[name].gates.length).toBeGreaterThan(0);
+    for (const name of PLAN_NAMES) expect(PLANS[name].gates.slice(-2).map((g) => `${g.gate}${g.comparator}${g.threshold}`)).toEqual(['stability-score>=99.5', 'incidents<=0']);
   });
 
   test('overrides rehearse a plan in seconds; --set values are validated and typed', () => {

@@ -2,6 +2,8 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { startApiServer } from '../../api/server';
 import { createCache } from '../../cache';
+import { infraFromEnv } from '../../config/schema';
+import { installWorkerRuntime, serveWorkerMetrics, startWorkerTelemetry, type WorkerMetricsServer } from '../../workers/telemetry';
 import { createWorker, type NeuroWorker, type WorkerRole } from '../../workers/worker';
 import { ensureSearchAttributes } from '../temporal-server';
 import { clearDevState, openDatabase, resolveInfra, startServices, writeDevState } from '../services';
@@ -29,10 +31,13 @@ async function runWorkerUntil(worker: NeuroWorker, stop: Promise<unknown>): Prom
 /** `neuro dev`: dev server with Web UI, a worker and the API, all stopped together. */
 export async function devCommand(opts: { port: number; uiPort: number; temporalPort: number }): Promise<void> {
   const log = (line: string) => console.log(line);
+  const metricsAddress = infraFromEnv().workerMetricsAddress;
+  if (metricsAddress) await installWorkerRuntime({ metricsAddress }); // before the dev server's first native connection
   const services = await startServices({ temporal: true, ui: true, uiPort: opts.uiPort, temporalPort: opts.temporalPort, persist: true, log });
   const stopSignal = untilStopSignal();
   let api: { url: string; close(): Promise<void> } | undefined;
   let native: NativeConnection | undefined;
+  let metrics: WorkerMetricsServer | undefined;
   try {
     const temporal = services.temporal!;
     native = await NativeConnection.connect({ address: temporal.address });
@@ -42,6 +47,8 @@ export async function devCommand(opts: { port: number; uiPort: number; temporalP
       taskQueue: services.infra.taskQueue,
       deps: { pool: services.pool, cache: services.cache },
     });
+    metrics = metricsAddress ? await serveWorkerMetrics({ address: metricsAddress, pool: services.pool }) : undefined;
+    if (metrics) log(`Worker metrics: ${metrics.url}`);
     const server = await startApiServer({
       pool: services.pool,
       cache: services.cache,
@@ -73,6 +80,7 @@ export async function devCommand(opts: { port: number; uiPort: number; temporalP
     clearDevState();
     await api?.close().catch(() => undefined);
     await native?.close().catch(() => undefined);
+    await metrics?.close();
     await services.stop();
     log('Stopped.');
   }
@@ -102,6 +110,9 @@ export async function workerCommand(opts: { role: WorkerRole; embedded?: boolean
   await registerSearchAttributes(infra.temporalAddress, infra.temporalNamespace);
   const db = await openDatabase(infra);
   const cache = await createCache(infra.redisUrl, { log: console.log });
+  // WORKER_METRICS_ADDRESS: the SDK's and the application's Prometheus metrics (before the first native connection).
+  const metrics = infra.workerMetricsAddress ? await startWorkerTelemetry({ metricsAddress: infra.workerMetricsAddress, pool: db.pool }) : undefined;
+  if (metrics) console.log(`Worker metrics: ${metrics.url}`);
   const native = await NativeConnection.connect({ address: infra.temporalAddress });
   try {
     const worker = await createWorker({ connection: native, namespace: infra.temporalNamespace, taskQueue: infra.taskQueue, role: opts.role, deps: { pool: db.pool, cache } });
@@ -109,6 +120,7 @@ export async function workerCommand(opts: { role: WorkerRole; embedded?: boolean
     await runWorkerUntil(worker, untilStopSignal());
   } finally {
     await native.close();
+    await metrics?.close();
     await cache.close();
     await db.stop();
   }

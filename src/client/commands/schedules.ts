@@ -7,14 +7,14 @@ import { ensureSearchAttributes } from '../temporal-server';
 import { connectTemporal, openDatabase, resolveInfra } from '../services';
 
 /**
- * `neuro schedules apply|list`: the plan's cron jobs as Temporal Schedules, created or updated
+ * `neuro schedules apply|list`: the plan's cron jobs (and the daily snapshot) as Temporal Schedules, created or updated
  * idempotently from the environment's configuration. ENABLE_PREDICTIVE_PREFETCH=false pauses the
  * prefetch schedules (they are kept, with their history, and resume on the next apply).
  */
 
 export interface ScheduleDefinition {
   scheduleId: string;
-  workflowType: 'forecastRun' | 'prefetch';
+  workflowType: 'forecastRun' | 'prefetch' | 'dailySnapshot';
   args: [Record<string, unknown>];
   hour: number;
   minute: number;
@@ -75,6 +75,15 @@ export function scheduleDefinitions(environment: Environment, config: ForecastCo
       ...prefetchState,
       catchupWindow: '15 minutes',
     },
+    {
+      scheduleId: scheduleIdFor('daily-snapshot', environment),
+      workflowType: 'dailySnapshot',
+      args: [{ environment }],
+      hour: 3,
+      minute: 0,
+      comment: 'daily snapshot of the previous UTC day, 03:00 UTC',
+      catchupWindow: '6 hours',
+    },
   ];
 }
 
@@ -98,6 +107,8 @@ export async function applySchedules(client: Client, environment: Environment, c
       args: def.args,
       taskQueue,
       workflowId: def.scheduleId,
+      // What the Web UI's workflow list shows for each scheduled run.
+      staticSummary: `${def.comment} (${environment})`,
       typedSearchAttributes: [
         { key: ENVIRONMENT, value: environment },
         { key: TRIGGER, value: 'schedule' },

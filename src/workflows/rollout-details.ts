@@ -1,0 +1,67 @@
+import type { GateResult, RolloutStatus } from '../rollout/types';
+
+/**
+ * What the Temporal Web UI shows as a rollout's current details (setCurrentDetails): the stage, the
+ * latest gates with their values, the missing sign-offs and the next deadline, in Temporal's
+ * single-paragraph markdown. Pure, so the workflow can call it after every event.
+ */
+
+const MARK: Record<GateResult['status'], string> = { pass: 'pass', fail: 'FAIL', inconclusive: 'inconclusive' };
+
+const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) >= 100 ? 0 : 2));
+
+export function gateLine(g: GateResult): string {
+  const value = g.measured === null ? 'no value' : `${num(g.measured)} ${g.unit}`;
+  return `${g.gate} ${MARK[g.status]}: ${value} (${g.comparator} ${num(g.threshold)} ${g.unit})`;
+}
+
+export function rolloutDetails(st: RolloutStatus): string {
+  const lines = [`**${st.release}**: stage **${st.stage}**, ${st.state}`];
+  for (const env of ['staging', 'production'] as const) {
+    const gates = st.gates[env];
+    if (gates?.length) lines.push(`gates ${env}: ${gates.map(gateLine).join('; ')}`);
+  }
+  if (st.stage === 'approval' || st.state === 'awaiting-approval') {
+    lines.push(st.approvals.missing.length ? `sign-offs missing: ${st.approvals.missing.join(', ')}` : `sign-offs in; waiting for GO`);
+  }
+  const d = st.deadlines;
+  const deadline =
+    st.stage === 'soak' || st.stage === 'validate'
+      ? d.soakEndsAt && `soak ends ${d.soakEndsAt}`
+      : st.stage === 'approval'
+        ? d.approvalDeadline && `approval deadline ${d.approvalDeadline}`
+        : st.stage === 'monitor'
+          ? d.monitorEndsAt && `monitoring ends ${d.monitorEndsAt}`
+          : undefined;
+  if (deadline) lines.push(deadline);
+  if (st.rollback) lines.push(`rollback (${st.rollback.automatic ? 'automatic' : `by ${st.rollback.by}`}): ${st.rollback.reason}`);
+  return lines.join('\n\n');
+}
+
+/** The name of a watch's durable timer in the Web UI: "soak check 2/4 (6h)", "monitor cycle 1/1 (12h)", "soak end (30s)". */
+export function watchTimerSummary(
+  environment: 'staging' | 'production',
+  w: { startMs: number; windowMs: number; cycles: number; intervalMs: number },
+  pos: { cyclesDone: number },
+  untilMs: number,
+  sleepMs: number,
+  cycleDueAt: (i: number) => number,
+): string {
+  const phase = environment === 'staging' ? 'soak' : 'monitor';
+  const end = w.startMs + w.windowMs;
+  const what =
+    pos.cyclesDone < w.cycles && untilMs === cycleDueAt(pos.cyclesDone)
+      ? `cycle ${pos.cyclesDone + 1}/${w.cycles}`
+      : untilMs >= end
+        ? 'end'
+        : `check ${Math.round((untilMs - w.startMs) / w.intervalMs)}/${Math.max(1, Math.ceil(w.windowMs / w.intervalMs))}`;
+  return `${phase} ${what} (${duration(sleepMs)})`;
+}
+
+/** 300 -> "300 ms", 1500 -> "1.5 s", 120000 -> "2 min", 21600000 -> "6 h". */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${+(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${+(ms / 60_000).toFixed(1)} min`;
+  return `${+(ms / 3_600_000).toFixed(1)} h`;
+}

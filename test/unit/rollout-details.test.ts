@@ -1,0 +1,68 @@
+import type { GateResult, RolloutStatus } from '../../src/rollout/types';
+import { gateLine, rolloutDetails } from '../../src/workflows/rollout-details';
+
+/** The rollout's current details in the Web UI: stage, gates with values, missing sign-offs, deadline. */
+
+const gate = (over: Partial<GateResult>): GateResult => ({
+  gate: 'peak-memory',
+  environment: 'staging',
+  status: 'pass',
+  measured: 2.5,
+  threshold: 62,
+  comparator: '<',
+  unit: '%',
+  samples: 3,
+  baseline: null,
+  windowStart: '2026-12-01T00:00:00.000Z',
+  windowEnd: '2026-12-01T06:00:00.000Z',
+  detail: '',
+  ...over,
+});
+
+const status = (over: Partial<RolloutStatus>): RolloutStatus => ({
+  release: 'v19.3-batch-delay',
+  workflowId: 'rollout-v19.3-batch-delay',
+  description: 'd',
+  author: 'alice',
+  stage: 'soak',
+  state: 'running',
+  changes: { requested: { STREAMING_BATCH_DELAY_MS: 300 }, environments: {} },
+  gates: {},
+  approvals: { required: ['product-owner', 'devops-lead'], received: [], missing: ['product-owner', 'devops-lead'] },
+  deadlines: { soakEndsAt: '2026-12-02T00:00:00.000Z' },
+  rejected: [],
+  timeline: [],
+  ...over,
+});
+
+test('a gate with its value and criterion; no value says so', () => {
+  expect(gateLine(gate({}))).toBe('peak-memory pass: 2.50 % (< 62 %)');
+  expect(gateLine(gate({ gate: 'cache-hit-rate', status: 'inconclusive', measured: null, comparator: '>', threshold: 99 }))).toBe('cache-hit-rate inconclusive: no value (> 99 %)');
+});
+
+test('soak: stage, gates, the soak deadline', () => {
+  const d = rolloutDetails(status({ gates: { staging: [gate({}), gate({ gate: 'forecast-duration', measured: 8123.4, threshold: 84000, unit: 'ms' })] } }));
+  expect(d).toBe(
+    '**v19.3-batch-delay**: stage **soak**, running\n\n' +
+      'gates staging: peak-memory pass: 2.50 % (< 62 %); forecast-duration pass: 8123 ms (< 84000 ms)\n\n' +
+      'soak ends 2026-12-02T00:00:00.000Z',
+  );
+});
+
+test('approval: the missing sign-offs and the approval deadline', () => {
+  const d = rolloutDetails(
+    status({
+      stage: 'approval',
+      state: 'awaiting-approval',
+      approvals: { required: ['product-owner', 'devops-lead'], received: [{ role: 'product-owner', by: 'pat', at: '' }], missing: ['devops-lead'] },
+      deadlines: { approvalDeadline: '2026-12-05T00:00:00.000Z' },
+    }),
+  );
+  expect(d).toContain('sign-offs missing: devops-lead');
+  expect(d).toContain('approval deadline 2026-12-05T00:00:00.000Z');
+});
+
+test('a rollback says why', () => {
+  const d = rolloutDetails(status({ stage: 'rollback', rollback: { by: 'rollout', reason: 'gate failed in staging: peak-memory: 70 %', automatic: true, requestedAt: '', restored: [] } }));
+  expect(d).toContain('rollback (automatic): gate failed in staging: peak-memory: 70 %');
+});
