@@ -89,8 +89,8 @@ export const reportQuery = query({
     .regex(/^\d+$/, { error: daysError })
     .refine((d) => Number(d) >= 1 && Number(d) <= 90, { error: daysError })
     .transform(Number)
-    .optional()
-    .meta({ description: 'days the report covers, 1..90 (default 14)', example: '14' }),
+    .default(14)
+    .meta({ description: 'days the report covers, 1..90', example: '14' }),
 });
 
 export const triggerBody = z
@@ -165,6 +165,7 @@ export const answers = {
     200: described(z.object({ status: z.enum(['ok', 'degraded']), database: z.boolean(), cache: z.object({ kind: z.enum(['redis', 'memory']), up: z.boolean() }) }), 'up (degraded: cache down, answers from PostgreSQL)'),
     503: described(z.object({ status: z.literal('down'), database: z.boolean(), cache: z.object({ kind: z.enum(['redis', 'memory']), up: z.boolean() }) }), 'PostgreSQL unreachable'),
   },
+  report: { 200: { description: 'the report page', content: { 'text/html': { schema: z.string() } } }, 400: described(errorAnswer, 'a bad parameter'), ...internal },
   metrics: { 200: { description: 'Prometheus text exposition', content: { 'text/plain': { schema: z.string() } } } },
   report: { ...internal, 200: { description: 'the report page', content: { 'text/html': { schema: z.string() } } }, 400: described(errorAnswer, 'a bad parameter') },
   openapi: { 200: described(z.record(z.string(), z.unknown()), 'this document (OpenAPI 3)') },

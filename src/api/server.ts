@@ -10,8 +10,8 @@ import { QueryLogWriter } from '../cache/query-log';
 import { CacheStatsRecorder } from '../cache/stats';
 import type { ForecastCache } from '../cache/types';
 import { startForecastRun } from '../client/starters';
-import { loadOpsReport } from '../db/ops';
 import { quotePrefix } from '../db/sku-id';
+import { loadOpsReport } from '../db/ops';
 import { renderOpsReport } from '../ops/report';
 import { createMetrics } from './metrics';
 import { answers, batchQuery, forecastParams, forecastQuery, reportQuery, skusQuery, triggerBody, type ForecastAnswer } from './schemas';
@@ -207,9 +207,9 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
   });
 
   // The ops report (same page as `neuro report`): ?env=production&days=14
-  const reportSchema = { summary: 'The operations report (HTML): runs, accuracy, hit rates, stability, rollouts of the last days', querystring: reportQuery, response: answers.report };
-  app.get('/report', { schema: reportSchema }, async (req, reply) => {
-    const html = renderOpsReport(await loadOpsReport(opts.pool, req.query.env, req.query.days ?? 14));
+  app.get('/report', { schema: { summary: 'The ops report (HTML), as `neuro report`', querystring: reportQuery, response: answers.report } }, async (req, reply) => {
+    const { env, days } = req.query;
+    const html = renderOpsReport(await loadOpsReport(opts.pool, env, days));
     return reply.type('text/html; charset=utf-8').send(html);
   });
 

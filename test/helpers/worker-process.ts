@@ -2,12 +2,13 @@
  * A worker in its own process, for crash tests: the test SIGKILLs it mid-run and starts another.
  * Settings come from the environment: TEMPORAL_ADDRESS, DATABASE_URL, TASK_QUEUE, optional
  * TEMPORAL_NAMESPACE, WORKFLOW_BUNDLE (a file with pre-built bundle code, to skip bundling) and
- * MAX_ACTIVITIES (activity slots of each of its workers), ROLE (workflows, forecast or all, default
- * all), WORKER_METRICS_ADDRESS (the Prometheus endpoint), REDIS_URL (that Redis instead of an
- * in-process cache; REDIS_PREFIX its key prefix) and CACHE_SET_DELAY_MS (each cache write waits
- * this long first, so a prefetch lasts long enough to be killed mid-way); for bench/recovery.ts also
- * STICKY_TIMEOUT (the sticky schedule-to-start timeout, e.g. 10s) and SDK_METRICS_PORT (the SDK's
- * Prometheus exporter on 127.0.0.1:PORT, when WORKER_METRICS_ADDRESS is unset).
+ * MAX_ACTIVITIES (activity slots of each of its workers), ROLE (workflows, forecast or all, default all)
+ * and WORKER_METRICS_ADDRESS (the Prometheus endpoint); for bench/recovery.ts also STICKY_TIMEOUT
+ * (the sticky schedule-to-start timeout, e.g. 10s) and SDK_METRICS_PORT (the SDK's Prometheus
+ * exporter on 127.0.0.1:PORT, when WORKER_METRICS_ADDRESS is unset); for the prefetch crash test and
+ * bench/faults.ts REDIS_URL (that Redis instead of an in-process cache; REDIS_PREFIX its key prefix)
+ * and CACHE_SET_DELAY_MS (each cache write waits this long first, so a prefetch lasts long enough
+ * to be killed mid-way).
  * Prints "ready" on stdout once it polls the task queue.
  */
 import { readFileSync } from 'node:fs';

@@ -112,6 +112,7 @@ describe('GET /openapi.json', () => {
         'POST /api/v1/admin/trigger-forecast',
         'GET /metrics',
         'GET /healthz',
+        'GET /report',
         'GET /openapi.json',
       ].sort(),
     );
