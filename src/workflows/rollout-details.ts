@@ -8,11 +8,13 @@ import type { GateResult, RolloutStatus } from '../rollout/types';
 
 const MARK: Record<GateResult['status'], string> = { pass: 'pass', fail: 'FAIL', inconclusive: 'inconclusive' };
 
-const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) >= 100 ? 0 : 2));
+// Tolerant of partial results: a details line must never fail the workflow task.
+const num = (x: unknown) => (typeof x !== 'number' || !Number.isFinite(x) ? '?' : Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) >= 100 ? 0 : 2));
 
 export function gateLine(g: GateResult): string {
-  const value = g.measured === null ? 'no value' : `${num(g.measured)} ${g.unit}`;
-  return `${g.gate} ${MARK[g.status]}: ${value} (${g.comparator} ${num(g.threshold)} ${g.unit})`;
+  const unit = g.unit ? ` ${g.unit}` : '';
+  const value = typeof g.measured === 'number' ? `${num(g.measured)}${unit}` : 'no value';
+  return `${g.gate} ${MARK[g.status] ?? g.status}: ${value} (${g.comparator} ${num(g.threshold)}${unit})`;
 }
 
 export function rolloutDetails(st: RolloutStatus): string {
