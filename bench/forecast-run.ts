@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       }
       await writeSalesChunk(pool, chunk);
       have = size;
-      await pool.query('VACUUM ANALYZE sales');
+      await pool.query('VACUUM ANALYZE sales_history');
       log(`\n${size} SKUs: catalogue ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
       const plain = async (k: number) => {

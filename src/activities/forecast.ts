@@ -5,6 +5,7 @@ import { getEnvironmentConfig } from '../config/store';
 import {
   addDays,
   batchModelCounts,
+  batchSkuIds,
   findBatch,
   getRun,
   insertRun,
@@ -15,6 +16,7 @@ import {
   markForecasted,
   recordBatch,
   snapshotRunSkus,
+  streamHistories,
   unknownSkus,
   upsertAccuracy,
   upsertForecasts,
@@ -164,8 +166,37 @@ export interface BacktestBatchResult {
 }
 
 export const OUTLIERS_KEPT = 20;
-/** How often a batch heartbeats and lets the event loop run (heartbeat timeout is 10 s). */
+/**
+ * How often a batch records a heartbeat and lets the event loop run. The SDK sends at most one per
+ * 0.8 x the heartbeat timeout (3-5 s, src/workflows/batches.ts), so this only has to be well under it.
+ */
 const HEARTBEAT_INTERVAL_MS = 200;
+
+// ---- heartbeats --------------------------------------------------------------------------------
+
+const lastProgress = new WeakMap<Context, unknown>();
+
+/** The batch's progress, sent with its next heartbeat. */
+function progress(ctx: Context, details: unknown): void {
+  lastProgress.set(ctx, details);
+  ctx.heartbeat(details);
+}
+
+/**
+ * Heartbeats on a timer for the whole batch, not only between SKUs: a batch waiting on the database
+ * (loading histories, writing a large batch) must not look like a dead worker and be run twice.
+ */
+function heartbeating<I, R>(fn: (input: I) => Promise<R>): (input: I) => Promise<R> {
+  return async (input) => {
+    const ctx = Context.current();
+    const timer = setInterval(() => ctx.heartbeat(lastProgress.get(ctx)), HEARTBEAT_INTERVAL_MS);
+    try {
+      return await fn(input);
+    } finally {
+      clearInterval(timer);
+    }
+  };
+}
 
 // ---- memory ------------------------------------------------------------------------------------
 
@@ -260,7 +291,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export function createForecastActivities(deps: ActivityDeps) {
   const { pool } = deps;
 
-  return {
+  const activities = {
     /**
      * Validates the run's input, takes the SKU snapshot cut into batches and inserts the run record,
      * in one transaction: bad input fails at once and leaves nothing written.
@@ -339,17 +370,19 @@ export function createForecastActivities(deps: ActivityDeps) {
       const gc = gcRecorder();
       const rssStartMb = process.memoryUsage.rss() / (1024 * 1024);
       const started = performance.now();
-      const histories = await loadBatchHistories(pool, input.runId, input.batchIndex, input.runDate);
-      if (histories.length === 0) throw new BadInputError(`run ${input.runId} has no batch ${input.batchIndex}`);
+      const skuIds = await batchSkuIds(pool, input.runId, input.batchIndex);
+      if (skuIds.length === 0) throw new BadInputError(`run ${input.runId} has no batch ${input.batchIndex}`);
       const dates = Array.from({ length: input.horizon }, (_, i) => addDays(input.runDate, i));
-      const n = histories.length * input.horizon;
+      const n = skuIds.length * input.horizon;
       const rows = { skuIds: new Array<string>(n), dates: new Array<string>(n), models: new Array<string>(n), values: new Array<number>(n) };
       const modelCounts: Record<string, number> = {};
       const levels = await runIntervalLevels(pool, input.runId);
       const ivRows: IntervalRows = { skuIds: [], dates: [], levels: [], lo: [], hi: [] };
       let lastBeat = performance.now();
-      for (let i = 0, k = 0; i < histories.length; i++) {
-        const s = histories[i];
+      let i = 0;
+      let k = 0;
+      // Histories stream in chunks: memory stays flat however long the histories and large the batch.
+      for await (const s of streamHistories(pool, skuIds, input.runDate)) {
         const { model, forecast, intervals } = forecastOne(s, input.horizon, input.selection, levels);
         countInto(modelCounts, model);
         for (const iv of intervals ?? []) {
@@ -367,16 +400,16 @@ export function createForecastActivities(deps: ActivityDeps) {
           rows.models[k] = model;
           rows.values[k] = forecast[d];
         }
-        histories[i] = undefined as unknown as SeriesInput; // let the history go as soon as it is used
+        i++;
         if (performance.now() - lastBeat >= HEARTBEAT_INTERVAL_MS) {
           lastBeat = performance.now();
           sampler.sample();
-          ctx.heartbeat({ skusDone: i + 1, skus: histories.length });
+          progress(ctx, { skusDone: i, skus: skuIds.length });
           await yieldToEventLoop(); // lets heartbeats and the RSS timer run
           if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         }
       }
-      const record: BatchRecord = { runId: input.runId, batchIndex: input.batchIndex, skus: histories.length, attempt: ctx.info.attempt, durationMs: 0, peakRssMb: 0, rssStartMb };
+      const record: BatchRecord = { runId: input.runId, batchIndex: input.batchIndex, skus: skuIds.length, attempt: ctx.info.attempt, durationMs: 0, peakRssMb: 0, rssStartMb };
       await withTransaction(pool, async (c) => {
         await upsertForecasts(c, input.environment, input.runId, rows);
         await upsertIntervals(c, input.environment, input.runId, ivRows);
@@ -500,7 +533,7 @@ export function createForecastActivities(deps: ActivityDeps) {
         }
         if (performance.now() - lastBeat >= HEARTBEAT_INTERVAL_MS) {
           lastBeat = performance.now();
-          ctx.heartbeat({ skusDone: i + 1, skus: histories.length });
+          progress(ctx, { skusDone: i + 1, skus: histories.length });
           await yieldToEventLoop();
           if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         }
@@ -511,4 +544,5 @@ export function createForecastActivities(deps: ActivityDeps) {
       return out;
     },
   };
+  return { ...activities, forecastBatch: heartbeating(activities.forecastBatch), backtestBatch: heartbeating(activities.backtestBatch) };
 }

@@ -1,5 +1,6 @@
 import { MAX_HORIZON_DAYS } from '../forecasting/limits';
 import type { Pool } from 'pg';
+import { currentRunId, runForecastRows, runIntervalRows } from '../db/served-forecasts';
 import { getEnvironmentConfig } from '../config/store';
 import type { ForecastConfig } from '../config/schema';
 import type { CacheEntry, ForecastCache } from './types';
@@ -62,11 +63,6 @@ export function forecastKey(environment: string, sku: string, horizon: number): 
   return `neuro:forecast:${environment}:h${horizon}:${sku}`;
 }
 
-export async function currentRunId(pool: Pool, environment: string): Promise<string | null> {
-  const { rows } = await pool.query<{ run_id: string }>('SELECT run_id FROM current_forecast_run WHERE environment = $1', [environment]);
-  return rows[0]?.run_id ?? null;
-}
-
 /** The run's forecasts of these SKUs, first `horizon` days each; SKUs without rows are absent. */
 export async function readForecasts(
   pool: Pool,
@@ -78,13 +74,7 @@ export async function readForecasts(
   const out = new Map<string, CachedForecast>();
   if (!skus.length) return out;
   // the run's interval levels ride along on every row: no extra round trip for a run without intervals
-  const { rows } = await pool.query<{ sku_id: string; ds: string; model: string; value: number; levels: number[] | null }>(
-    `SELECT sku_id, ds, model, value, (SELECT interval_levels FROM forecast_runs WHERE id = $2) AS levels FROM (
-       SELECT sku_id, ds, model, value, row_number() OVER (PARTITION BY sku_id ORDER BY ds) AS n
-       FROM forecasts WHERE environment = $1 AND run_id = $2 AND sku_id = ANY($3)
-     ) f WHERE n <= $4 ORDER BY sku_id, ds`,
-    [environment, runId, skus, horizon],
-  );
+  const rows = await runForecastRows(pool, environment, runId, skus, horizon);
   const levels = rows[0]?.levels ?? [];
   for (const r of rows) {
     let f = out.get(r.sku_id);
@@ -105,10 +95,7 @@ export async function readForecasts(
 
 /** Fills the points' bounds from forecast_intervals (the points' dates only). */
 async function addIntervals(pool: Pool, environment: string, runId: string, found: Map<string, CachedForecast>): Promise<void> {
-  const { rows } = await pool.query<{ sku_id: string; ds: string; level: number; lo: number; hi: number }>(
-    'SELECT sku_id, ds, level, lo, hi FROM forecast_intervals WHERE environment = $1 AND run_id = $2 AND sku_id = ANY($3)',
-    [environment, runId, [...found.keys()]],
-  );
+  const rows = await runIntervalRows(pool, environment, runId, [...found.keys()]);
   const byDay = new Map<string, ForecastPoint>();
   for (const f of found.values()) for (const p of f.points) byDay.set(`${f.sku}|${p.ds}`, p);
   for (const r of rows) {
@@ -117,19 +104,6 @@ async function addIntervals(pool: Pool, environment: string, runId: string, foun
     p[`lo-${r.level}`] = r.lo;
     p[`hi-${r.level}`] = r.hi;
   }
-}
-
-export async function knownSkus(pool: Pool, skus: string[]): Promise<Set<string>> {
-  const { rows } = await pool.query<{ id: string }>('SELECT id FROM skus WHERE id = ANY($1)', [skus]);
-  return new Set(rows.map((r) => r.id));
-}
-
-export async function runSkus(pool: Pool, environment: string, runId: string): Promise<string[]> {
-  const { rows } = await pool.query<{ sku_id: string }>(
-    'SELECT DISTINCT sku_id FROM forecasts WHERE environment = $1 AND run_id = $2 ORDER BY sku_id',
-    [environment, runId],
-  );
-  return rows.map((r) => r.sku_id);
 }
 
 /** Reads a run's forecasts for (sku, horizon) pairs and writes them to the cache, pipelined in chunks. */

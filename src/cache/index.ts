@@ -8,10 +8,7 @@ export { createRedisCache, CacheUnavailableError } from './redis';
 export {
   ForecastReader,
   forecastKey,
-  currentRunId,
   readForecasts,
-  knownSkus,
-  runSkus,
   warmKeys,
   MAX_HORIZON,
   type CachedForecast,

@@ -1,7 +1,9 @@
 import { memoryLimitBytes } from '../config/memory';
 import type { Pool } from 'pg';
 import { getEnvironmentConfig } from '../config/store';
-import { currentRunId, forecastKey, runSkus, warmKeys } from './forecasts';
+import { finishPrefetchRun, insertSkippedPrefetch, startPrefetchRun } from '../db/cache-records';
+import { currentRunId, runSkus } from '../db/served-forecasts';
+import { forecastKey, warmKeys } from './forecasts';
 import { popularHorizons, rankedQueries, topSkus, type TopQuery } from './query-log';
 import type { ForecastCache } from './types';
 
@@ -87,11 +89,7 @@ export interface PrefetchOutcome extends PrefetchCounts {
  */
 export async function runPrefetch(pool: Pool, cache: ForecastCache, input: PrefetchRunInput): Promise<PrefetchOutcome> {
   const started = performance.now();
-  await pool.query(
-    `INSERT INTO prefetch_runs (id, environment, trigger, top_n, include_recent, status) VALUES ($1, $2, $3, $4, $5, 'running')
-     ON CONFLICT (id) DO UPDATE SET status = 'running', started_at = now(), finished_at = NULL`,
-    [input.prefetchId, input.environment, input.trigger, input.topN, input.includeRecent],
-  );
+  await startPrefetchRun(pool, input);
   const memoryBefore = await cache.memoryBytes().catch(() => 0);
   const config = await getEnvironmentConfig(pool, input.environment);
   const runId = await currentRunId(pool, input.environment);
@@ -114,10 +112,7 @@ export async function runPrefetch(pool: Pool, cache: ForecastCache, input: Prefe
   const memoryImpactPct = ((memoryAfter - memoryBefore) / memoryLimit) * 100;
   const durationMs = performance.now() - started;
   const status = runId ? 'completed' : 'no-forecasts';
-  await pool.query(
-    `UPDATE prefetch_runs SET keys_warmed = $2, duration_ms = $3, memory_impact_pct = $4, status = $5, finished_at = now() WHERE id = $1`,
-    [input.prefetchId, keysWarmed, durationMs, memoryImpactPct, status],
-  );
+  await finishPrefetchRun(pool, { prefetchId: input.prefetchId, keysWarmed, durationMs, memoryImpactPct, status });
   return {
     prefetchId: input.prefetchId,
     status,
@@ -196,10 +191,5 @@ export async function recordSkippedPrefetch(
   pool: Pool,
   input: Omit<PrefetchRunInput, 'now' | 'patternSkus'> & { reason: string },
 ): Promise<void> {
-  await pool.query(
-    `INSERT INTO prefetch_runs (id, environment, trigger, top_n, include_recent, keys_warmed, duration_ms, status, finished_at)
-     VALUES ($1, $2, $3, $4, $5, 0, 0, $6, now())
-     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, finished_at = now()`,
-    [input.prefetchId, input.environment, input.trigger, input.topN, input.includeRecent, `skipped: ${input.reason}`],
-  );
+  await insertSkippedPrefetch(pool, input);
 }

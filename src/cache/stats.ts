@@ -1,3 +1,4 @@
+import { addCacheStats, cacheStatTotals } from '../db/cache-records';
 import type { Pool } from 'pg';
 import { getEnvironmentConfig } from '../config/store';
 import type { ForecastConfig } from '../config/schema';
@@ -36,16 +37,7 @@ export interface HitRate {
 /** Hit rate of an environment over [from, to) at minute granularity; peakOnly keeps the peak windows. */
 export async function hitRate(pool: Pool, environment: string, from: Date, to: Date, opts: { peakOnly?: boolean } = {}): Promise<HitRate> {
   const starts = opts.peakOnly ? peakWindows(await getEnvironmentConfig(pool, environment)).map((w) => w.startMinute) : null;
-  const { rows } = await pool.query<{ hits: number; misses: number }>(
-    `SELECT COALESCE(SUM(hits), 0)::bigint AS hits, COALESCE(SUM(misses), 0)::bigint AS misses FROM cache_stats
-     WHERE environment = $1 AND minute >= date_trunc('minute', $2::timestamptz) AND minute < $3
-       AND ($4::int[] IS NULL OR EXISTS (
-         SELECT 1 FROM unnest($4::int[]) AS w(start)
-         WHERE ((((EXTRACT(HOUR FROM minute AT TIME ZONE 'UTC') * 60 + EXTRACT(MINUTE FROM minute AT TIME ZONE 'UTC'))::int
-                 - w.start) % 1440 + 1440) % 1440) < 60))`,
-    [environment, from, to, starts],
-  );
-  const { hits, misses } = rows[0];
+  const { hits, misses } = await cacheStatTotals(pool, environment, from, to, starts);
   return { hits, misses, rate: hits + misses ? hits / (hits + misses) : null };
 }
 
@@ -90,13 +82,7 @@ export class CacheStatsRecorder {
     const batch = [...this.counts.values()];
     this.counts = new Map();
     try {
-      await this.pool.query(
-        `INSERT INTO cache_stats (environment, minute, hits, misses)
-         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[])
-         ON CONFLICT (environment, minute) DO UPDATE
-           SET hits = cache_stats.hits + EXCLUDED.hits, misses = cache_stats.misses + EXCLUDED.misses`,
-        [batch.map((c) => c.environment), batch.map((c) => new Date(c.minute)), batch.map((c) => c.hits), batch.map((c) => c.misses)],
-      );
+      await addCacheStats(this.pool, batch);
     } catch (err) {
       this.opts.log?.(`[stats] cache_stats flush failed (${(err as Error).message}); kept for the next flush`);
       for (const c of batch) {

@@ -16,6 +16,7 @@ const commands = {
   demo: () => require('./commands/demo') as typeof import('./commands/demo'),
   deploy: () => require('./commands/deploy') as typeof import('./commands/deploy'),
   dev: () => require('./commands/dev') as typeof import('./commands/dev'),
+  doctor: () => require('./commands/doctor') as typeof import('./commands/doctor'),
   forecastFile: () => require('./commands/forecast-file') as typeof import('./commands/forecast-file'),
   forecastRun: () => require('./commands/forecast-run') as typeof import('./commands/forecast-run'),
   prefetch: () => require('./commands/prefetch') as typeof import('./commands/prefetch'),
@@ -262,6 +263,12 @@ export function buildProgram(): Command {
     .option('--window <duration>', 'rolling window ending now, e.g. 24h, 7d', '7d')
     .option('--json', 'one JSON object: {score, grade, window, components, incidents}')
     .action(async (o) => void (await commands.stability().stabilityCommand(o)));
+
+  program
+    .command('doctor')
+    .description('check Node, the Temporal CLI and server, PostgreSQL, Redis, schedules and workers; one line each with the fix')
+    .option('--json', 'one JSON object')
+    .action((o) => commands.doctor().doctorCommand(o));
 
   program
     .command('traffic')

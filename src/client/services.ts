@@ -111,7 +111,11 @@ export async function startServices(opts: StartOptions = {}): Promise<Services> 
     const cache = await createCache(infra.redisUrl, { log });
     stops.push(() => cache.close());
     lines.push(
-      infra.redisUrl ? `Cache: Redis at ${redact(infra.redisUrl)} (REDIS_URL)` : 'Cache: in-process memory cache — set REDIS_URL for Redis',
+      infra.redisUrl
+        ? infra.redisUrl.startsWith('redis+cluster://')
+          ? `Cache: Redis Cluster at ${redact(infra.redisUrl)} (REDIS_CLUSTER_NODES / REDIS_URL)`
+          : `Cache: Redis at ${redact(infra.redisUrl)} (REDIS_URL)`
+        : 'Cache: in-process memory cache — set REDIS_URL (or REDIS_CLUSTER_NODES) for Redis',
     );
 
     let temporal: Services['temporal'];

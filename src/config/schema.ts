@@ -169,7 +169,8 @@ export function infraFromEnv(env: NodeJS.ProcessEnv = process.env): InfraSetting
     temporalAddress: env.TEMPORAL_ADDRESS || undefined,
     temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
     databaseUrl: env.DATABASE_URL || undefined,
-    redisUrl: env.REDIS_URL || undefined,
+    // REDIS_CLUSTER_NODES=host:port,... is the same as REDIS_URL=redis+cluster://host:port,... (a Redis Cluster).
+    redisUrl: env.REDIS_CLUSTER_NODES ? `redis+cluster://${env.REDIS_CLUSTER_NODES}` : env.REDIS_URL || undefined,
     adminToken: env.ADMIN_TOKEN || undefined,
     taskQueue: env.NEURO_TASK_QUEUE || 'neuro-forecast',
     workerMetricsAddress: env.WORKER_METRICS_ADDRESS || undefined,

@@ -61,31 +61,64 @@ export async function batchSkuIds(c: Queryable, runId: string, batchIndex: numbe
   return rows.map((r) => r.sku_id);
 }
 
+/** Packed days (migration 006: big-endian doubles), from base64, as doubles in this machine's order. */
+function decodePacked(base64: string): Float64Array {
+  const bytes = Buffer.from(base64, 'base64');
+  const copy = new Uint8Array(bytes.length); // own, aligned memory for the Float64Array view
+  copy.set(bytes);
+  if (IS_LITTLE_ENDIAN) Buffer.from(copy.buffer).swap64();
+  return new Float64Array(copy.buffer);
+}
+const IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** SKUs whose histories are read in one query while the previous chunk is being forecast. */
+const HISTORY_CHUNK_SKUS = 250;
+
 /**
- * Daily histories of one batch, from each SKU's first sale up to the day before `before`, with
- * days that have no sales row as zeros. One query: PostgreSQL packs each SKU's history into a string,
- * which is much cheaper to move and parse than one row per day. A SKU with no sales gets y = [].
+ * Daily histories of the given SKUs (in that order), each from its first sales day up to the day
+ * before `before`, days without sales as zeros; a SKU with no sales gets y = []. Streams: one query
+ * per chunk of SKUs, the next already in flight while the caller works on this one, so memory stays
+ * at two chunks whatever the batch size. Each SKU is one packed row (migration 006), cut to `before`
+ * by PostgreSQL.
  */
-export async function loadBatchHistories(c: Queryable, runId: string, batchIndex: number, before: string): Promise<SeriesInput[]> {
-  const { rows } = await c.query<{ sku_id: string; first_day: number | null; packed: string | null }>(
-    `SELECT b.sku_id, min(s.ds - DATE '${EPOCH}') AS first_day,
-            string_agg((s.ds - DATE '${EPOCH}')::text || ':' || s.qty::text, ',' ORDER BY s.ds) AS packed
-     FROM batch_skus b LEFT JOIN sales s ON s.sku_id = b.sku_id AND s.ds < $3::date
-     WHERE b.run_id = $1 AND b.batch_index = $2
-     GROUP BY b.sku_id ORDER BY b.sku_id`,
-    [runId, batchIndex, before],
-  );
+export async function* streamHistories(c: Queryable, skuIds: string[], before: string, chunkSkus = HISTORY_CHUNK_SKUS): AsyncGenerator<SeriesInput> {
   const endDay = dayNumber(before); // exclusive
-  return rows.map((r) => {
-    if (r.first_day === null || r.packed === null) return { id: r.sku_id, start: addDays(before, -1), freqDays: 1, y: new Float64Array(0) };
-    const first = Number(r.first_day);
-    const y = new Float64Array(endDay - first);
-    for (const pair of r.packed.split(',')) {
-      const colon = pair.indexOf(':');
-      y[Number(pair.slice(0, colon)) - first] = Number(pair.slice(colon + 1));
-    }
-    return { id: r.sku_id, start: dateOfDay(first), freqDays: 1, y };
-  });
+  const fetchChunk = (ids: string[]): Promise<SeriesInput[]> => {
+    const p = readChunk(ids);
+    p.catch(() => undefined); // a caller that stops early must not leave an unhandled rejection behind
+    return p;
+  };
+  const readChunk = async (ids: string[]): Promise<SeriesInput[]> => {
+    // base64: a third less on the wire than bytea's hex, and much faster to decode here.
+    const { rows } = await c.query<{ sku_id: string; first_day: number | null; qty: string | null }>(
+      `SELECT t.sku_id, h.first_day, encode(substr(h.qty, 1, 8 * greatest(0, $2::int - h.first_day)), 'base64') AS qty
+       FROM unnest($1::text[]) AS t(sku_id) LEFT JOIN sales_history h ON h.sku_id = t.sku_id`,
+      [ids, endDay],
+    );
+    // Put in order here: sorting in SQL would sort the encoded histories too (spilling to disk).
+    const bySku = new Map(rows.map((r) => [r.sku_id, r]));
+    return ids.map((id) => {
+      const r = bySku.get(id)!;
+      if (r.first_day === null || !r.qty) return { id: r.sku_id, start: addDays(before, -1), freqDays: 1, y: new Float64Array(0) };
+      const stored = decodePacked(r.qty);
+      const y = new Float64Array(endDay - r.first_day); // days after the last row stay 0
+      for (let i = 0; i < stored.length; i++) if (stored[i] === stored[i]) y[i] = stored[i]; // NaN: no sales row
+      return { id: r.sku_id, start: dateOfDay(r.first_day), freqDays: 1, y };
+    });
+  };
+  let next = skuIds.length ? fetchChunk(skuIds.slice(0, chunkSkus)) : undefined;
+  for (let from = 0; next; from += chunkSkus) {
+    const chunk = await next;
+    next = from + chunkSkus < skuIds.length ? fetchChunk(skuIds.slice(from + chunkSkus, from + 2 * chunkSkus)) : undefined;
+    yield* chunk;
+  }
+}
+
+/** Every history of one batch of a run, ordered by SKU id (see streamHistories). */
+export async function loadBatchHistories(c: Queryable, runId: string, batchIndex: number, before: string): Promise<SeriesInput[]> {
+  const out: SeriesInput[] = [];
+  for await (const s of streamHistories(c, await batchSkuIds(c, runId, batchIndex), before)) out.push(s);
+  return out;
 }
 
 export interface ForecastRows {
@@ -358,4 +391,21 @@ export async function latestAccuracy(c: Queryable, environment: string, outlierT
   );
   const r = rows[0];
   return { runId, skus: r.skus, mape: r.mape, wape: r.wape, mase: r.mase, outlierCount: r.outliers, outlierSkus: r.top };
+}
+
+/** Per-SKU backtest MAPE of a run (SKUs with one), for the cycle's charts. */
+export async function runSkuMape(c: Queryable, environment: string, runId: string): Promise<{ sku: string; model: string; mape: number }[]> {
+  const { rows } = await c.query<{ sku: string; model: string; mape: number }>(
+    'SELECT sku_id AS sku, model, mape FROM sku_accuracy WHERE environment = $1 AND run_id = $2 AND mape IS NOT NULL',
+    [environment, runId],
+  );
+  return rows;
+}
+
+export async function runBatchDurations(c: Queryable, runId: string): Promise<{ index: number; durationMs: number; skus: number }[]> {
+  const { rows } = await c.query<{ index: number; durationMs: number; skus: number }>(
+    'SELECT batch_index AS index, duration_ms AS "durationMs", skus FROM forecast_batches WHERE run_id = $1 ORDER BY batch_index',
+    [runId],
+  );
+  return rows;
 }

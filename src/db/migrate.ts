@@ -35,3 +35,12 @@ export async function migrate(pool: Pool): Promise<MigrationResult> {
   }
   return result;
 }
+
+/** Migration files not yet applied (all of them on a database never migrated); for `neuro doctor`. */
+export async function pendingMigrations(pool: Pool): Promise<string[]> {
+  const files = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+  const table = await pool.query(`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`);
+  if (!table.rows[0].present) return files;
+  const done = new Set((await pool.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
+  return files.filter((f) => !done.has(f));
+}

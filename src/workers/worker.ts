@@ -15,6 +15,33 @@ export type WorkerRole = (typeof WORKER_ROLES)[number];
 /** The activities routed to the forecast task queue (src/workflows/batches.ts). */
 const BATCH_ACTIVITIES = ['forecastBatch', 'backtestBatch'] as const;
 
+/**
+ * What bounds recovery after a worker dies, per task queue (measured by `npm run bench:recovery`,
+ * README "Recovery after a worker dies"; the batch heartbeat timeouts are in src/workflows/batches.ts).
+ */
+export const WORKFLOW_QUEUE_SETTINGS = {
+  // A workflow's next task goes to the sticky queue of the worker that cached it; if that worker is
+  // dead, the task waits there until this expires, then any worker takes it from the base queue and
+  // replays the history. The SDK's 10 s made a rollback right after a crash take 10.4 s. A live
+  // worker starts its sticky tasks within milliseconds even while forecasting (its pollers are
+  // native threads), so 1 s caused no sticky timeout or extra replay on a busy worker (measured).
+  stickyQueueScheduleToStartTimeout: '1s',
+  // Room for every open workflow (rollouts, runs and their children, deploy-hook timers): an
+  // evicted workflow is replayed from its full history on its next task. The SDK's default follows
+  // the heap, which is only 32 workflows in a 256 MiB container.
+  maxCachedWorkflows: 500,
+  // SIGTERM/Ctrl-C: shutdown tells the server to hand this worker's sticky work to the base queue at
+  // once (ShutdownWorker); light activities get this long to finish, then are cancelled and retried
+  // elsewhere. A container runtime must wait longer than this before it kills the process.
+  shutdownGraceTime: '10s',
+} satisfies Partial<WorkerOptions>;
+
+export const FORECAST_QUEUE_SETTINGS = {
+  // No workflows here: a SIGKILLed worker's batch is retried elsewhere once its heartbeats stop; on
+  // SIGTERM a batch gets this long to finish, then is cancelled (it checks every 200 ms) and retried.
+  shutdownGraceTime: '10s',
+} satisfies Partial<WorkerOptions>;
+
 export interface WorkerParams {
   connection: NativeConnection;
   namespace: string;
@@ -86,7 +113,7 @@ export async function createWorker(p: WorkerParams): Promise<NeuroWorker> {
         // Every activity, batches too: runs started before the queue split still schedule them here.
         activities,
         maxConcurrentActivityTaskExecutions: 4,
-        shutdownGraceTime: '10s',
+        ...WORKFLOW_QUEUE_SETTINGS,
         ...p.options,
       }),
     );
@@ -101,7 +128,7 @@ export async function createWorker(p: WorkerParams): Promise<NeuroWorker> {
         // Batches are CPU-bound but yield every 200 ms (heartbeats, I/O): a few slots per core overlap
         // one batch's database reads and writes with another's forecasting.
         maxConcurrentActivityTaskExecutions: Math.max(2, 2 * availableParallelism()),
-        shutdownGraceTime: '10s',
+        ...FORECAST_QUEUE_SETTINGS,
         ...p.forecastOptions,
       }),
     );

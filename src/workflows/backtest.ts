@@ -2,7 +2,7 @@ import { ApplicationFailure, continueAsNew, isCancellation, proxyActivities, set
 import type { Activities } from '../activities';
 import type { BacktestBatchResult, OutlierSku, PreparedBacktest } from '../activities/forecast';
 import { mergeCounts } from '../forecasting/counts';
-import { batchActivities, prepareFailure, runBatchLanes } from './batches';
+import { BATCH_HEARTBEAT_TIMEOUT, batchActivities, prepareFailure, runBatchLanes } from './batches';
 import { backtestProgressQuery, type BacktestProgress } from './messages';
 import { ENVIRONMENT, RUN_DATE, STATUS } from './search-attributes';
 
@@ -161,7 +161,7 @@ export async function backtest(input: BacktestInput, carried?: Carried): Promise
     status = 'running';
     upsertMemo({ skus: p.skus, batches: p.batches, horizon: p.horizon, windows: p.windows, policy: p.model ?? p.selection.policy });
 
-    const batchActs = batchActivities('30 seconds');
+    const batchActs = batchActivities(BATCH_HEARTBEAT_TIMEOUT.backtest);
     nextBatch = await runBatchLanes({
       from: nextBatch,
       total: p.batches,

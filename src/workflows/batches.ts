@@ -12,9 +12,19 @@ import { forecastTaskQueue } from '../config/task-queues';
 export const BATCHES_PER_EXECUTION = 100;
 
 /**
+ * How soon a killed worker's batch is retried on another one: the server notices after this much
+ * silence, then the retry waits the first retry interval (1 s). Batches heartbeat on a timer every
+ * 200 ms, during database waits too (src/activities/forecast.ts), and the SDK sends one at most
+ * every 0.8 x the timeout; a backtest gets more room since one SKU's rolling-origin fits run between
+ * beats. (They were 10 s and 30 s.) Timeouts are not part of the command sequence: no patch needed.
+ */
+export const BATCH_HEARTBEAT_TIMEOUT = { forecast: '3 seconds', backtest: '5 seconds' } as const satisfies Record<string, Duration>;
+
+/**
  * Proxies for the CPU-bound batch activities. They run on the forecast task queue (served by
  * `neuro worker --role forecast|all`); histories recorded before the split keep the workflow's own
- * queue. A killed worker's batch is retried elsewhere once its heartbeats stop.
+ * queue. A killed worker's batch is retried elsewhere once its heartbeats stop. The start-to-close
+ * timeout only bounds a batch that is alive but stuck; it plays no part in crash recovery.
  */
 type BatchActs = Pick<Activities, 'forecastBatch' | 'backtestBatch'>;
 export function batchActivities(heartbeatTimeout: Duration): BatchActs & { named(summary: string): BatchActs } {

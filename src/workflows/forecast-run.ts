@@ -17,7 +17,7 @@ import {
 import type { Activities } from '../activities';
 import type { PreparedRun } from '../activities/forecast';
 import { backtest } from './backtest';
-import { batchActivities, failureMessage, prepareFailure, runBatchLanes } from './batches';
+import { BATCH_HEARTBEAT_TIMEOUT, batchActivities, failureMessage, prepareFailure, runBatchLanes } from './batches';
 import { backtestChildId, preloadChildId } from './ids';
 import { countBatch, countGap, newCounters, progress, type Carried, type Counters } from './forecast-run-state';
 import { pauseSignal, progressQuery, resumeSignal, type ForecastRunProgress } from './messages';
@@ -183,7 +183,7 @@ export async function forecastRun(input: ForecastRunInput, carried?: Carried): P
 
   let nextBatch: number;
   try {
-    const batchActs = batchActivities('10 seconds');
+    const batchActs = batchActivities(BATCH_HEARTBEAT_TIMEOUT.forecast);
     nextBatch = await runBatchLanes({
       from: carried?.nextBatch ?? 0,
       total: p.batches,

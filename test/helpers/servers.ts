@@ -143,3 +143,54 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
     child.kill(signal);
   });
 }
+
+export interface RunningRedisCluster {
+  /** redis+cluster://127.0.0.1:p1,127.0.0.1:p2,... (what REDIS_CLUSTER_NODES becomes) */
+  url: string;
+  ports: number[];
+  /** SIGKILLs node i (its slots stop answering). */
+  kill(i: number): Promise<void>;
+  /** Starts node i again on its port with its nodes.conf: it rejoins with the same id and slots (data lost). */
+  restart(i: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real Redis Cluster of `size` masters (no replicas) on free ports, slots spread by
+ * `redis-cli --cluster create`. cluster-require-full-coverage is off so the other nodes keep serving
+ * their slots while one is down.
+ */
+export async function startRedisCluster(size = 3): Promise<RunningRedisCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'neuro-redis-cluster-'));
+  const ports: number[] = [];
+  for (let i = 0; i < size; i++) ports.push(await freePort());
+  const spawnNode = (p: number) =>
+    spawn(
+      redisBinary(),
+      ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${p}.conf`, '--cluster-node-timeout', '1000',
+        '--cluster-require-full-coverage', 'no'],
+      { stdio: 'ignore' },
+    );
+  const cli = (...args: string[]) => execFileSync('redis-cli', args, { encoding: 'utf8' });
+  const pong = (p: number) => async () => cli('-p', String(p), 'ping').trim() === 'PONG';
+  const nodes = ports.map(spawnNode);
+  for (const p of ports) await waitFor(pong(p), `Redis cluster node ${p}`);
+  cli('--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes');
+  const clusterOk = async () => ports.every((p) => cli('-p', String(p), 'cluster', 'info').includes('cluster_state:ok'));
+  await waitFor(clusterOk, 'Redis Cluster state ok');
+  return {
+    url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    ports,
+    kill: (i) => stopChild(nodes[i], 'SIGKILL'),
+    restart: async (i) => {
+      nodes[i] = spawnNode(ports[i]);
+      await waitFor(pong(ports[i]), `Redis cluster node ${ports[i]}`);
+      await waitFor(clusterOk, 'Redis Cluster state ok');
+    },
+    stop: async () => {
+      for (const n of nodes) await stopChild(n, 'SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,3 +1,4 @@
+import { runBatchDurations, runSkuMape } from '../../db/forecasts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApiServer } from '../../api/server';
@@ -140,18 +141,8 @@ const reportStep: DemoStep = {
   async run(ctx) {
     const { pool } = ctx.services!;
     const run = ctx.forecastRun!;
-    const skuMape = (
-      await pool.query<{ sku: string; model: string; mape: number | null }>(
-        'SELECT sku_id AS sku, model, mape FROM sku_accuracy WHERE environment = $1 AND run_id = $2 AND mape IS NOT NULL',
-        [ctx.environment, run.runId],
-      )
-    ).rows as { sku: string; model: string; mape: number }[];
-    const batches = (
-      await pool.query<{ index: number; durationMs: number; skus: number }>(
-        'SELECT batch_index AS index, duration_ms AS "durationMs", skus FROM forecast_batches WHERE run_id = $1 ORDER BY batch_index',
-        [run.runId],
-      )
-    ).rows;
+    const skuMape = await runSkuMape(pool, ctx.environment, run.runId);
+    const batches = await runBatchDurations(pool, run.runId);
     const traffic = ctx.report.trafficPrefetch as { before: { hitRate: number | null }; after: { hitRate: number | null } } | undefined;
     const rollout = ctx.report.rollout as { gates: Record<string, { gate: string; status: string; detail: string }[]> } | undefined;
     const html = renderCycleReport({

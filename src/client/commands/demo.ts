@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { forecastKey } from '../../cache/forecasts';
 import { getEnvironmentConfig } from '../../config/store';
-import { generateIntoDatabase, startDateFor } from '../../db/catalogue';
-import { addDays } from '../../db/forecasts';
+import { catalogueExtent, catalogueSkuIds, generateIntoDatabase, startDateFor } from '../../db/catalogue';
+import { addDays } from '../../forecasting/dates';
 import { migrate } from '../../db/migrate';
 import { buildWorkflowBundle, createWorker, installRuntimeLogger, type NeuroWorker } from '../../workers/worker';
 import type { BacktestResult } from '../../workflows/backtest';
@@ -106,11 +106,7 @@ const catalogueStep: DemoStep = {
     const { skus, days } = ctx.opts;
     const end = addDays(ctx.runDate, -1);
     const start = startDateFor(days, end);
-    const have = (
-      await pool.query<{ skus: number; first: string | null; last: string | null }>(
-        'SELECT (SELECT count(*)::int FROM skus) AS skus, min(ds) AS first, max(ds) AS last FROM sales',
-      )
-    ).rows[0];
+    const have = await catalogueExtent(pool);
     const reused = have.skus === skus && have.first === start && have.last === end;
     let rows: number | null = null;
     if (reused) {
@@ -122,10 +118,11 @@ const catalogueStep: DemoStep = {
       rows = r.rows;
       ctx.log(`generated ${r.skus} SKUs x ${days} days (${r.rows} sales rows, ${start}..${end})`);
     }
-    const total = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM skus')).rows[0].n;
+    const ids = await catalogueSkuIds(pool);
+    const total = ids.length;
     if (total > skus) {
       // Earlier data holds more SKUs: forecast just this catalogue (the generator's ids are stable).
-      ctx.skuSubset = (await pool.query<{ id: string }>('SELECT id FROM skus ORDER BY id')).rows.map((r) => r.id).filter((id) => /^SKU-\d+$/.test(id));
+      ctx.skuSubset = ids.filter((id) => /^SKU-\d+$/.test(id));
       ctx.skuSubset = ctx.skuSubset.slice(0, skus);
       ctx.log(`the database holds ${total} SKUs; forecasting ${skus} of them`);
     }
@@ -214,7 +211,7 @@ const cacheStep: DemoStep = {
     const s = ctx.services!;
     const r = ctx.forecastRun!;
     const horizon = (await getEnvironmentConfig(s.pool, ctx.environment)).FORECAST_HORIZON_DAYS;
-    const sample = ctx.skuSubset?.[0] ?? (await s.pool.query<{ id: string }>('SELECT id FROM skus ORDER BY id LIMIT 1')).rows[0].id;
+    const sample = ctx.skuSubset?.[0] ?? (await catalogueSkuIds(s.pool))[0];
     const hit = await s.cache.get(forecastKey(ctx.environment, sample, horizon));
     const keys = r.preload && 'keys' in r.preload ? r.preload.keys : 0;
     ctx.log(`${keys} keys preloaded into the ${s.cache.kind} cache; ${sample}: ${hit ? 'cached' : 'NOT cached'}`);
