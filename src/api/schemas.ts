@@ -167,6 +167,5 @@ export const answers = {
   },
   report: { 200: { description: 'the report page', content: { 'text/html': { schema: z.string() } } }, 400: described(errorAnswer, 'a bad parameter'), ...internal },
   metrics: { 200: { description: 'Prometheus text exposition', content: { 'text/plain': { schema: z.string() } } } },
-  report: { ...internal, 200: { description: 'the report page', content: { 'text/html': { schema: z.string() } } }, 400: described(errorAnswer, 'a bad parameter') },
   openapi: { 200: described(z.record(z.string(), z.unknown()), 'this document (OpenAPI 3)') },
 };

@@ -8,12 +8,13 @@ import type { GateResult, RolloutStatus } from '../rollout/types';
 
 const MARK: Record<GateResult['status'], string> = { pass: 'pass', fail: 'FAIL', inconclusive: 'inconclusive' };
 
-// Details are for people: a value that is not a finite number shows as such and never fails the workflow task.
-const num = (x: unknown) => (typeof x !== 'number' || !Number.isFinite(x) ? String(x) : Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) >= 100 ? 0 : 2));
+// Tolerant of partial results: a details line must never fail the workflow task.
+const num = (x: unknown) => (typeof x !== 'number' || !Number.isFinite(x) ? '?' : Number.isInteger(x) ? String(x) : x.toFixed(Math.abs(x) >= 100 ? 0 : 2));
 
 export function gateLine(g: GateResult): string {
-  const value = typeof g.measured === 'number' ? `${num(g.measured)} ${g.unit}` : 'no value';
-  return `${g.gate} ${MARK[g.status]}: ${value} (${g.comparator} ${num(g.threshold)} ${g.unit})`;
+  const unit = g.unit ? ` ${g.unit}` : '';
+  const value = typeof g.measured === 'number' ? `${num(g.measured)}${unit}` : 'no value';
+  return `${g.gate} ${MARK[g.status] ?? g.status}: ${value} (${g.comparator} ${num(g.threshold)}${unit})`;
 }
 
 export function rolloutDetails(st: RolloutStatus): string {

@@ -40,6 +40,11 @@ test('a gate with its value and criterion; no value says so', () => {
   expect(gateLine(gate({ gate: 'cache-hit-rate', status: 'inconclusive', measured: null, comparator: '>', threshold: 99 }))).toBe('cache-hit-rate inconclusive: no value (> 99 %)');
 });
 
+test('a partial result (no unit, no measured value) still gives a line', () => {
+  const partial = { gate: 'mape', status: 'pass', comparator: '<', threshold: 20 } as unknown as GateResult;
+  expect(gateLine(partial)).toBe('mape pass: no value (< 20)');
+});
+
 test('soak: stage, gates, the soak deadline', () => {
   const d = rolloutDetails(status({ gates: { staging: [gate({}), gate({ gate: 'forecast-duration', measured: 8123.4, threshold: 84000, unit: 'ms' })] } }));
   expect(d).toBe(
@@ -69,5 +74,5 @@ test('a rollback says why', () => {
 
 test('a gate without a finite value never throws (details must not fail the workflow task)', () => {
   expect(gateLine(gate({ measured: undefined as unknown as number }))).toBe('peak-memory pass: no value (< 62 %)');
-  expect(gateLine(gate({ measured: Number.NaN }))).toBe('peak-memory pass: NaN % (< 62 %)');
+  expect(gateLine(gate({ measured: Number.NaN }))).toBe('peak-memory pass: ? % (< 62 %)');
 });
