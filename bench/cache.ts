@@ -22,7 +22,7 @@ import { buildApp, startApiServer } from '../src/api/server';
 import { Workload, type Query } from '../src/api/workload';
 import { createRedisCache, hitRate, inPeakWindow, peakWindows, preloadRun, runPrefetch } from '../src/cache';
 import type { ForecastCache } from '../src/cache/types';
-import { getEnvironmentConfig, setConfig } from '../src/config/store';
+import { getEnvironmentConfig, setConfig } from '../src/db/config-store';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { startPostgres, startRedis } from '../test/helpers/servers';

@@ -1,4 +1,4 @@
-import { getEnvironmentConfig, setConfig, snapshotOverrides, type ConfigChange } from '../config/store';
+import { getEnvironmentConfig, setConfig, snapshotOverrides, type ConfigChange } from '../db/config-store';
 import type { ConfigValue, ForecastConfig } from '../config/schema';
 import type { ActivityDeps } from './deps';
 

@@ -1,7 +1,7 @@
 import { memoryLimitBytes } from '../config/memory';
 import { Context } from '@temporalio/activity';
 import { CONFIG_KEYS, parseConfigValue, parseEnvironment, type ConfigKey, type ForecastConfig } from '../config/schema';
-import { getEnvironmentConfig } from '../config/store';
+import { getEnvironmentConfig } from '../db/config-store';
 import {
   addDays,
   batchModelCounts,

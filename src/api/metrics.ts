@@ -1,3 +1,4 @@
+import { latestPrefetches, prefetchRunCounts } from '../db/cache-records';
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerStabilityMetrics } from '../ops/metrics';
@@ -56,15 +57,8 @@ export function createMetrics(pool: Pool, isDegraded: () => boolean) {
       lastDuration.reset();
       lastKeys.reset();
       try {
-        const counts = await pool.query<{ environment: string; status: string; n: number }>(
-          'SELECT environment, status, COUNT(*)::bigint AS n FROM prefetch_runs GROUP BY environment, status',
-        );
-        for (const r of counts.rows) this.set({ environment: r.environment, status: r.status }, r.n);
-        const last = await pool.query<{ environment: string; trigger: string; duration_ms: number; keys_warmed: number }>(
-          `SELECT DISTINCT ON (environment, trigger) environment, trigger, duration_ms, keys_warmed FROM prefetch_runs
-           WHERE status = 'completed' ORDER BY environment, trigger, finished_at DESC`,
-        );
-        for (const r of last.rows) {
+        for (const r of await prefetchRunCounts(pool)) this.set({ environment: r.environment, status: r.status }, r.n);
+        for (const r of await latestPrefetches(pool)) {
           lastDuration.set({ environment: r.environment, trigger: r.trigger }, r.duration_ms / 1000);
           lastKeys.set({ environment: r.environment, trigger: r.trigger }, r.keys_warmed);
         }

@@ -12,6 +12,7 @@ import type { ForecastCache } from '../cache/types';
 import { startForecastRun } from '../client/starters';
 import { quotePrefix } from '../db/sku-id';
 import { loadOpsReport } from '../db/ops';
+import { databaseUp } from '../db/pool';
 import { renderOpsReport } from '../ops/report';
 import { createMetrics } from './metrics';
 import { answers, batchQuery, forecastParams, forecastQuery, reportQuery, skusQuery, triggerBody, type ForecastAnswer } from './schemas';
@@ -214,10 +215,7 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
   });
 
   app.get('/healthz', { schema: { summary: 'Health of the API, PostgreSQL and the cache', response: answers.healthz } }, async (_req, reply) => {
-    const database = await opts.pool.query('SELECT 1').then(
-      () => true,
-      () => false,
-    );
+    const database = await databaseUp(opts.pool);
     const cache = await opts.cache.ping();
     const status = !database ? ('down' as const) : cache ? ('ok' as const) : ('degraded' as const);
     return reply.code(database ? 200 : 503).send({ status, database, cache: { kind: opts.cache.kind, up: cache } } as never);

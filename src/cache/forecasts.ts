@@ -1,7 +1,7 @@
 import { MAX_HORIZON_DAYS } from '../forecasting/limits';
 import type { Pool } from 'pg';
 import { currentRunId, runForecastRows, runIntervalRows } from '../db/served-forecasts';
-import { getEnvironmentConfig } from '../config/store';
+import { getEnvironmentConfig } from '../db/config-store';
 import type { ForecastConfig } from '../config/schema';
 import type { CacheEntry, ForecastCache } from './types';
 

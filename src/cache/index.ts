@@ -17,7 +17,8 @@ export {
 } from './forecasts';
 export { preloadRun, runPrefetch, recordSkippedPrefetch, type PrefetchOutcome, type PrefetchTrigger } from './prefetch';
 export { hitRate, peakWindows, inPeakWindow, CacheStatsRecorder, type HitRate } from './stats';
-export { QueryLogWriter, rankedQueries, topQueries, type TopQuery } from './query-log';
+export { QueryLogWriter } from './query-log';
+export { rankedQueries, topQueries, type TopQuery } from '../db/query-log';
 
 /** Redis when a URL is given (and reachable), the in-process memory cache otherwise. */
 export async function createCache(redisUrl: string | undefined, opts: { log: (line: string) => void }): Promise<ForecastCache> {

@@ -1,10 +1,10 @@
 import { memoryLimitBytes } from '../config/memory';
 import type { Pool } from 'pg';
-import { getEnvironmentConfig } from '../config/store';
+import { getEnvironmentConfig } from '../db/config-store';
 import { finishPrefetchRun, insertSkippedPrefetch, startPrefetchRun } from '../db/cache-records';
 import { currentRunId, runSkus } from '../db/served-forecasts';
 import { forecastKey, warmKeys } from './forecasts';
-import { popularHorizons, rankedQueries, topSkus, type TopQuery } from './query-log';
+import { popularHorizons, rankedQueries, topSkus, type TopQuery } from '../db/query-log';
 import type { ForecastCache } from './types';
 
 /**

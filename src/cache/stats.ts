@@ -1,6 +1,6 @@
 import { addCacheStats, cacheStatTotals } from '../db/cache-records';
 import type { Pool } from 'pg';
-import { getEnvironmentConfig } from '../config/store';
+import { getEnvironmentConfig } from '../db/config-store';
 import type { ForecastConfig } from '../config/schema';
 
 /**

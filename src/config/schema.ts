@@ -6,7 +6,7 @@ import { SELECTION_POLICIES } from '../forecasting/select';
 /**
  * Every tunable key of the kickoff plan, its rule and default, in one place. The process
  * environment overrides these defaults; per-environment values (staging, production) live in
- * PostgreSQL (see store.ts) and override both. Every value goes through parseConfigValue, so a
+ * PostgreSQL (see src/db/config-store.ts) and override both. Every value goes through parseConfigValue, so a
  * bad value is refused with the key and the rule named, wherever it comes from.
  */
 

@@ -57,3 +57,17 @@ export async function addCacheStats(pool: Pool, counts: { environment: string; m
     [counts.map((c) => c.environment), counts.map((c) => new Date(c.minute)), counts.map((c) => c.hits), counts.map((c) => c.misses)],
   );
 }
+
+/** Prefetch runs recorded, by environment and status (the API's metrics). */
+export async function prefetchRunCounts(pool: Pool): Promise<{ environment: string; status: string; n: number }[]> {
+  return (await pool.query<{ environment: string; status: string; n: number }>('SELECT environment, status, COUNT(*)::bigint AS n FROM prefetch_runs GROUP BY environment, status')).rows;
+}
+
+/** The latest completed prefetch per environment and trigger. */
+export async function latestPrefetches(pool: Pool): Promise<{ environment: string; trigger: string; duration_ms: number; keys_warmed: number }[]> {
+  const { rows } = await pool.query<{ environment: string; trigger: string; duration_ms: number; keys_warmed: number }>(
+    `SELECT DISTINCT ON (environment, trigger) environment, trigger, duration_ms, keys_warmed FROM prefetch_runs
+     WHERE status = 'completed' ORDER BY environment, trigger, finished_at DESC`,
+  );
+  return rows;
+}

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { hitRate, peakWindows } from '../cache/stats';
-import { getEnvironmentConfig } from '../config/store';
+import { getEnvironmentConfig } from './config-store';
 import { stabilityScore, STABILITY_POLICY, type RollbackEvent, type StabilityInputs, type StabilityReport } from '../ops/stability';
 import type { OpsReportData } from '../ops/report';
 import type { DailySnapshot, RolloutTimeline } from '../ops/snapshot';

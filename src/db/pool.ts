@@ -33,3 +33,11 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     client.release();
   }
 }
+
+/** Whether PostgreSQL answers (the health check). */
+export async function databaseUp(pool: Pool): Promise<boolean> {
+  return pool.query('SELECT 1').then(
+    () => true,
+    () => false,
+  );
+}

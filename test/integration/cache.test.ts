@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { createMemoryCache, createRedisCache, forecastKey, ForecastReader, preloadRun } from '../../src/cache';
 import type { ForecastCache } from '../../src/cache/types';
-import { setConfig } from '../../src/config/store';
+import { setConfig } from '../../src/db/config-store';
 import { freshDatabase, testRedisUrl, type TestDatabase } from '../helpers/env';
 import { startRedis } from '../helpers/servers';
 import { seedRun, skuIds } from './cache-fixtures';

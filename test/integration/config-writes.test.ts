@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { CONFIG_KEY_NAMES } from '../../src/config/schema';
-import { configHistory, setConfig } from '../../src/config/store';
+import { configHistory, setConfig } from '../../src/db/config-store';
 import { createPool } from '../../src/db/pool';
 import { freshDatabase, type TestDatabase } from '../helpers/env';
 

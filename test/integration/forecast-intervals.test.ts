@@ -4,7 +4,7 @@ import { createRedisCache, preloadRun } from '../../src/cache';
 import { forecastKey } from '../../src/cache/forecasts';
 import type { ForecastCache } from '../../src/cache/types';
 import { startForecastRun } from '../../src/client/starters';
-import { setConfig } from '../../src/config/store';
+import { setConfig } from '../../src/db/config-store';
 import { forecastSku } from '../../src/forecasting/engine';
 import { isModelName } from '../../src/forecasting/models';
 import { testRedisUrl } from '../helpers/env';

@@ -1,5 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { setConfig } from '../../src/config/store';
+import { setConfig } from '../../src/db/config-store';
 import { startForecastRun } from '../../src/client/starters';
 import { addDays } from '../../src/db/forecasts';
 import type { ForecastRunResult } from '../../src/workflows/forecast-run';

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
 import { ConfigError } from '../../src/config/schema';
-import { configHistory, getEnvironmentConfig, setConfig, snapshotOverrides } from '../../src/config/store';
+import { configHistory, getEnvironmentConfig, setConfig, snapshotOverrides } from '../../src/db/config-store';
 import { importCsv } from '../../src/db/catalogue';
 import { startEmbeddedPostgres } from '../../src/db/embedded';
 import { migrate } from '../../src/db/migrate';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findTemporalCli } from '../../src/client/temporal-server';
-import { setConfig } from '../../src/config/store';
+import { setConfig } from '../../src/db/config-store';
 import type { RolloutStatus } from '../../src/rollout/types';
 import { rolloutCycleId } from '../../src/workflows/ids';
 import { approveUpdate, goUpdate, rollbackSignal } from '../../src/workflows/messages';

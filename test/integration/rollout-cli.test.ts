@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { setConfig } from '../../src/config/store';
+import { setConfig } from '../../src/db/config-store';
 import { findTemporalCli } from '../../src/client/temporal-server';
 import type { RolloutStatus } from '../../src/rollout/types';
 import { testTemporalAddress } from '../helpers/env';

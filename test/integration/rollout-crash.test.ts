@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { setConfig } from '../../src/config/store';
+import { setConfig } from '../../src/db/config-store';
 import { approveUpdate, goUpdate } from '../../src/workflows/messages';
 import { testTemporalAddress, testWorkflowBundle } from '../helpers/env';
 import { startStack, type Stack } from './forecast-run.helpers';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { writeReport } from '../../src/client/commands/report';
-import { setConfig } from '../../src/config/store';
+import { setConfig } from '../../src/db/config-store';
 import { gateResultsFor, getRelease, getRollout } from '../../src/db/rollouts';
 import type { GateSpec, RolloutInput } from '../../src/rollout/types';
 import {

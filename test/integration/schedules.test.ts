@@ -7,7 +7,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { applySchedules, prefetchTime } from '../../src/client/commands/schedules';
 import { ensureSearchAttributes } from '../../src/client/temporal-server';
 import { defaultsFromEnv, type ForecastConfig } from '../../src/config/schema';
-import { setConfig } from '../../src/config/store';
+import { setConfig } from '../../src/db/config-store';
 import { freshDatabase, testTemporal, testTemporalAddress, type TestDatabase, type TestTemporal } from '../helpers/env';
 
 /** Schedules on the dev server, in a namespace of this test's own (the schedule ids are fixed names). */

@@ -1,4 +1,4 @@
-import { setConfig } from '../../src/config/store';
+import { setConfig } from '../../src/db/config-store';
 import { gateResultsFor } from '../../src/db/rollouts';
 import { noGoUpdate } from '../../src/workflows/messages';
 import { startStack, type Stack } from './forecast-run.helpers';

@@ -1,5 +1,5 @@
 import { ConfigError, CONFIG_KEYS, isConfigKey, parseAssignments } from '../../config/schema';
-import { configHistory, listConfig, setConfig } from '../../config/store';
+import { configHistory, listConfig, setConfig } from '../../db/config-store';
 import { openDatabase } from '../services';
 
 async function withDb<T>(fn: (pool: import('pg').Pool) => Promise<T>): Promise<T> {

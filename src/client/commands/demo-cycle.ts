@@ -2,7 +2,7 @@ import { runBatchDurations, runSkuMape } from '../../db/forecasts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApiServer } from '../../api/server';
-import { getEnvironmentConfig } from '../../config/store';
+import { getEnvironmentConfig } from '../../db/config-store';
 import { formatDuration, planToInput } from '../../rollout/input';
 import type { RolloutStatus } from '../../rollout/types';
 import { approveUpdate, goUpdate, statusQuery } from '../../workflows/messages';

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { forecastKey } from '../../cache/forecasts';
-import { getEnvironmentConfig } from '../../config/store';
+import { getEnvironmentConfig } from '../../db/config-store';
 import { catalogueExtent, catalogueSkuIds, generateIntoDatabase, startDateFor } from '../../db/catalogue';
 import { addDays } from '../../forecasting/dates';
 import { migrate } from '../../db/migrate';

@@ -1,7 +1,10 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type Connection, type ScheduleDescription } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { infraFromEnv, parseEnvironment, type Environment, type ForecastConfig } from '../../config/schema';
-import { getEnvironmentConfig } from '../../config/store';
+import { getEnvironmentConfig } from '../../db/config-store';
+import { dailySnapshot } from '../../workflows/daily-snapshot';
+import { forecastRun } from '../../workflows/forecast-run';
+import { prefetch } from '../../workflows/prefetch';
 import { ENVIRONMENT, TRIGGER } from '../../workflows/search-attributes';
 import { ensureSearchAttributes } from '../temporal-server';
 import { connectTemporal, openDatabase, resolveInfra } from '../services';
@@ -12,10 +15,14 @@ import { connectTemporal, openDatabase, resolveInfra } from '../services';
  * prefetch schedules (they are kept, with their history, and resume on the next apply).
  */
 
-export interface ScheduleDefinition {
+/** The workflow a schedule starts, with its arguments type-checked against the workflow function. */
+type Started =
+  | { workflowType: typeof forecastRun; args: Parameters<typeof forecastRun> }
+  | { workflowType: typeof prefetch; args: Parameters<typeof prefetch> }
+  | { workflowType: typeof dailySnapshot; args: Parameters<typeof dailySnapshot> };
+
+export type ScheduleDefinition = Started & {
   scheduleId: string;
-  workflowType: 'forecastRun' | 'prefetch' | 'dailySnapshot';
-  args: [Record<string, unknown>];
   hour: number;
   minute: number;
   comment: string;
@@ -23,7 +30,7 @@ export interface ScheduleDefinition {
   paused?: boolean;
   note?: string;
   catchupWindow: Duration;
-}
+};
 
 /**
  * When a prefetch runs: lead-time minutes before the peak. The plan's peaks begin at PEAK_HOUR:30
@@ -49,7 +56,7 @@ export function scheduleDefinitions(environment: Environment, config: ForecastCo
   return [
     {
       scheduleId: scheduleIdFor('forecast-daily', environment),
-      workflowType: 'forecastRun',
+      workflowType: forecastRun,
       args: [{ environment }],
       hour: 2,
       minute: 0,
@@ -58,7 +65,7 @@ export function scheduleDefinitions(environment: Environment, config: ForecastCo
     },
     {
       scheduleId: scheduleIdFor('prefetch-morning-peak', environment),
-      workflowType: 'prefetch',
+      workflowType: prefetch,
       args: [{ environment, trigger: 'schedule' }],
       ...morning,
       comment: `prefetch before the morning peak (${config.PREFETCH_MORNING_PEAK_HOUR}:30 UTC)`,
@@ -68,7 +75,7 @@ export function scheduleDefinitions(environment: Environment, config: ForecastCo
     },
     {
       scheduleId: scheduleIdFor('prefetch-afternoon-peak', environment),
-      workflowType: 'prefetch',
+      workflowType: prefetch,
       args: [{ environment, trigger: 'schedule' }],
       ...afternoon,
       comment: `prefetch before the afternoon peak (${config.PREFETCH_AFTERNOON_PEAK_HOUR}:30 UTC)`,
@@ -77,7 +84,7 @@ export function scheduleDefinitions(environment: Environment, config: ForecastCo
     },
     {
       scheduleId: scheduleIdFor('daily-snapshot', environment),
-      workflowType: 'dailySnapshot',
+      workflowType: dailySnapshot,
       args: [{ environment }],
       hour: 3,
       minute: 0,

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Pool } from 'pg';
-import { withTransaction } from '../db/pool';
+import { withTransaction } from './pool';
 import {
   CONFIG_KEY_NAMES,
   ConfigError,
@@ -12,7 +12,7 @@ import {
   type ConfigValue,
   type Environment,
   type ForecastConfig,
-} from './schema';
+} from '../config/schema';
 
 export interface ConfigEntry {
   key: ConfigKey;
