@@ -1,9 +1,9 @@
-import { Context } from '@temporalio/activity';
 import { preloadRun, recordSkippedPrefetch, runPrefetch, type PrefetchCounts, type PrefetchRunInput, type PrefetchTrigger } from '../cache/prefetch';
 import { parseEnvironment } from '../config/schema';
 import { appMetrics } from '../ops/metrics';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
+import { heartbeatWhile } from './heartbeat';
 
 /** The activity's input: the cache's prefetch input without the test-only clock. */
 export type PrefetchActivityInput = Omit<PrefetchRunInput, 'now'>;
@@ -24,25 +24,11 @@ function checkPrefetchInput(input: PrefetchActivityInput): void {
   if (k !== undefined && (!Number.isInteger(k) || k < 0 || k > 100_000)) throw new BadInputError(`patternSkus must be a whole number 0..100000, got ${input.patternSkus}`);
 }
 
-/** How often a prefetch heartbeats; the workflow's heartbeat timeout is a few times this. */
-const PREFETCH_HEARTBEAT_MS = 1000;
-
 /**
- * Heartbeats every PREFETCH_HEARTBEAT_MS while fn runs (its work is I/O, so the event loop stays
- * free for the timer), like forecastBatch: a worker killed mid-prefetch is noticed after the
- * heartbeat timeout and the prefetch retried on another worker within seconds, instead of after
- * the 2-minute start-to-close timeout, which would run past the peak it prepares for.
+ * How often a prefetch heartbeats (its work is I/O, so the timer runs); the workflow's heartbeat
+ * timeout is a few times this, so a prefetch killed at 11:28 is retried within seconds, before the peak.
  */
-async function heartbeating<T>(fn: () => Promise<T>, details: () => unknown): Promise<T> {
-  const ctx = Context.current();
-  ctx.heartbeat(details());
-  const timer = setInterval(() => ctx.heartbeat(details()), PREFETCH_HEARTBEAT_MS);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
-}
+const PREFETCH_HEARTBEAT_MS = 1000;
 
 export function createCacheActivities({ pool, cache }: ActivityDeps) {
   return {
@@ -57,7 +43,7 @@ export function createCacheActivities({ pool, cache }: ActivityDeps) {
     async prefetchTopQueries(input: PrefetchActivityInput): Promise<PrefetchActivityResult> {
       checkPrefetchInput(input);
       const started = Date.now();
-      const r = await heartbeating(() => runPrefetch(pool, cache, input), () => ({ prefetchId: input.prefetchId, elapsedMs: Date.now() - started }));
+      const r = await heartbeatWhile(PREFETCH_HEARTBEAT_MS, () => ({ prefetchId: input.prefetchId, elapsedMs: Date.now() - started }), () => runPrefetch(pool, cache, input));
       const labels = { environment: input.environment, trigger: input.trigger };
       appMetrics.prefetchKeys.inc(labels, r.keysWarmed);
       appMetrics.prefetchDuration.observe(labels, r.durationMs / 1000);

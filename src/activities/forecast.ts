@@ -35,6 +35,7 @@ import { countInto } from '../forecasting/counts';
 import { isValidIsoDate } from '../forecasting/dates';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
+import { heartbeatWhile } from './heartbeat';
 
 /**
  * Activities of the forecastRun and backtest workflows. A run's SKUs are snapshotted into batches
@@ -189,12 +190,7 @@ function progress(ctx: Context, details: unknown): void {
 function heartbeating<I, R>(fn: (input: I) => Promise<R>): (input: I) => Promise<R> {
   return async (input) => {
     const ctx = Context.current();
-    const timer = setInterval(() => ctx.heartbeat(lastProgress.get(ctx)), HEARTBEAT_INTERVAL_MS);
-    try {
-      return await fn(input);
-    } finally {
-      clearInterval(timer);
-    }
+    return heartbeatWhile(HEARTBEAT_INTERVAL_MS, () => lastProgress.get(ctx), () => fn(input));
   };
 }
 
