@@ -52,7 +52,12 @@ const retry: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 s
 const { getConfig, recordSkippedPrefetch } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
 // The prefetch heartbeats while it warms keys: a killed worker's prefetch is retried elsewhere within
 // seconds, not after the 2-minute timeout (a pre-peak prefetch must finish before the peak).
-const { prefetchTopQueries } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '3 seconds', retry });
+// Two missed beats (it beats every second) mark the worker dead; the retry follows at once.
+const { prefetchTopQueries } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '2 seconds',
+  retry: { ...retry, initialInterval: '200 milliseconds' },
+});
 
 export async function prefetch(input: PrefetchInput): Promise<PrefetchResult> {
   const prefetchId = workflowInfo().workflowId;
