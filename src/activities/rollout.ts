@@ -1,3 +1,6 @@
+import { Context, log } from '@temporalio/activity';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { claimKeys, KeyClaimedError, releaseClaims, type ClaimOwner } from '../db/claims';
 import { gateResultsFor, insertGateResults, insertRollout, loadGateData, saveRelease, updateRollout } from '../db/rollouts';
 import { evaluateGates, flaggedOutliers } from '../rollout/gates';
 import { parseRolloutInput, RolloutInputError } from '../rollout/input';
@@ -7,6 +10,36 @@ import { stabilityFor } from '../db/ops';
 import { appMetrics, rollbackReason } from '../ops/metrics';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
+
+/**
+ * Whether a claim's workflow still runs, asked of Temporal: a claim left by a terminated or
+ * timed-out workflow is stale. Used by the activities (the worker's client) and the CLI.
+ */
+export async function isWorkflowRunning(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** In an activity: without the worker's client every claim counts as live. */
+const workflowStillRunning = (workflowId: string) => {
+  const client = Context.current().client;
+  return client ? isWorkflowRunning(client, workflowId) : Promise.resolve(true);
+};
+
+/** Claims the keys of a rollout or revert (src/db/claims.ts); a live owner refuses it as bad input, naming the owner. */
+export async function claimReleaseKeys(pool: ActivityDeps['pool'], owner: ClaimOwner, environments: string[], keys: string[]): Promise<void> {
+  try {
+    const { tookOver } = await claimKeys(pool, owner, environments, keys, workflowStillRunning);
+    for (const c of tookOver) log.warn(`took over the stale claim of ${c.key} in ${c.environment} from ${c.kind} ${c.release} (workflow ${c.workflowId} is no longer running)`);
+  } catch (err) {
+    if (err instanceof KeyClaimedError) throw new BadInputError(err.message);
+    throw err;
+  }
+}
 
 export function createRolloutActivities({ pool }: ActivityDeps) {
   return {
@@ -19,8 +52,15 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
         if (err instanceof RolloutInputError) throw new BadInputError(err.message);
         throw err;
       }
+      // One release at a time per (environment, key): refused here, before anything is applied.
+      await claimReleaseKeys(pool, { release: parsed.release, workflowId, kind: 'rollout' }, parsed.stages, Object.keys(parsed.changes));
       await insertRollout(pool, { ...parsed, workflowId });
       return parsed;
+    },
+
+    /** Gives the keys back when a rollout or revert ends, however it ends. */
+    async releaseKeyClaims(workflowId: string): Promise<number> {
+      return releaseClaims(pool, workflowId);
     },
 
     async recordRollout(status: RolloutStatus): Promise<void> {

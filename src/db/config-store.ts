@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from './pool';
 import {
   CONFIG_KEY_NAMES,
@@ -13,6 +13,9 @@ import {
   type Environment,
   type ForecastConfig,
 } from '../config/schema';
+import type { RestoreConflict } from '../rollout/types';
+
+export type { RestoreConflict };
 
 export interface ConfigEntry {
   key: ConfigKey;
@@ -76,47 +79,104 @@ export async function setConfig(
   if (!Object.keys(parsed).length && !unsets.length) parseChanges({});
 
   return withTransaction(pool, async (c) => {
-    const out: ConfigChange[] = [];
     const defaults = defaultsFromEnv();
     const wanted: [ConfigKey, ConfigValue | null][] = [
       ...(Object.entries(parsed) as [ConfigKey, ConfigValue][]),
       ...unsets.map((k) => [k as ConfigKey, null] as [ConfigKey, null]),
     ];
-    // Sorted so two multi-key writers take the per-key locks in the same order (no deadlock).
-    wanted.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [key, value] of wanted) {
-      // Serialises writers of one (environment, key) until commit, also when no row exists yet
-      // (first write, or after a rollback to the default), where FOR UPDATE would lock nothing.
-      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`config:${env}:${key}`]);
-      const cur = await c.query<{ value: ConfigValue }>('SELECT value FROM config_values WHERE environment = $1 AND key = $2', [env, key]);
-      const old = cur.rows[0]?.value ?? null;
-      const lastVersion = (
-        await c.query<{ v: number }>('SELECT COALESCE(MAX(version), 0) AS v FROM config_history WHERE environment = $1 AND key = $2', [env, key])
-      ).rows[0].v;
-      if (isDeepStrictEqual(old, value)) {
-        // A no-op (the override already holds this value, or there is none to remove): no new version.
-        out.push({ key, old: old ?? defaults[key], new: value ?? defaults[key], version: lastVersion, unchanged: true });
-        continue;
-      }
-      const version = lastVersion + 1;
-      if (value === null) {
-        await c.query('DELETE FROM config_values WHERE environment = $1 AND key = $2', [env, key]);
-      } else {
-        await c.query(
-          `INSERT INTO config_values (environment, key, value, version, updated_by) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (environment, key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version,
-             updated_by = EXCLUDED.updated_by, updated_at = now()`,
-          [env, key, JSON.stringify(value), version, actor],
-        );
-      }
-      await c.query(
-        `INSERT INTO config_history (environment, key, old_value, new_value, version, changed_by, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [env, key, old === null ? null : JSON.stringify(old), value === null ? null : JSON.stringify(value), version, actor, reason ?? null],
-      );
-      out.push({ key, old: old ?? defaults[key], new: value ?? defaults[key], version });
-    }
+    const out: ConfigChange[] = [];
+    for (const [key] of sortedByKey(wanted)) await lockKey(c, env, key);
+    for (const [key, value] of sortedByKey(wanted)) out.push(await writeKey(c, env, key, value, actor, reason, defaults));
     return out;
+  });
+}
+
+// Sorted so two multi-key writers take the per-key locks in the same order (no deadlock).
+const sortedByKey = <T>(entries: [ConfigKey, T][]) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/**
+ * Serialises writers of one (environment, key) until commit, also when no row exists yet
+ * (first write, or after a rollback to the default), where FOR UPDATE would lock nothing.
+ */
+async function lockKey(c: PoolClient, env: Environment, key: ConfigKey): Promise<void> {
+  await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`config:${env}:${key}`]);
+}
+
+async function currentOverride(c: PoolClient, env: Environment, key: ConfigKey): Promise<ConfigValue | null> {
+  const cur = await c.query<{ value: ConfigValue }>('SELECT value FROM config_values WHERE environment = $1 AND key = $2', [env, key]);
+  return cur.rows[0]?.value ?? null;
+}
+
+/** One key's write under its lock: a new version and an audit row, or nothing for a no-op. */
+async function writeKey(
+  c: PoolClient,
+  env: Environment,
+  key: ConfigKey,
+  value: ConfigValue | null,
+  actor: string,
+  reason: string | undefined,
+  defaults: ForecastConfig,
+): Promise<ConfigChange> {
+  const old = await currentOverride(c, env, key);
+  const lastVersion = (
+    await c.query<{ v: number }>('SELECT COALESCE(MAX(version), 0) AS v FROM config_history WHERE environment = $1 AND key = $2', [env, key])
+  ).rows[0].v;
+  if (isDeepStrictEqual(old, value)) {
+    // A no-op (the override already holds this value, or there is none to remove): no new version.
+    return { key, old: old ?? defaults[key], new: value ?? defaults[key], version: lastVersion, unchanged: true };
+  }
+  const version = lastVersion + 1;
+  if (value === null) {
+    await c.query('DELETE FROM config_values WHERE environment = $1 AND key = $2', [env, key]);
+  } else {
+    await c.query(
+      `INSERT INTO config_values (environment, key, value, version, updated_by) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (environment, key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version,
+         updated_by = EXCLUDED.updated_by, updated_at = now()`,
+      [env, key, JSON.stringify(value), version, actor],
+    );
+  }
+  await c.query(
+    `INSERT INTO config_history (environment, key, old_value, new_value, version, changed_by, reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [env, key, old === null ? null : JSON.stringify(old), value === null ? null : JSON.stringify(value), version, actor, reason ?? null],
+  );
+  return { key, old: old ?? defaults[key], new: value ?? defaults[key], version };
+}
+
+/**
+ * A compare-and-set restore of a snapshot (a rollback, a release revert): under the keys' locks,
+ * every key must still hold the override the release wrote (`expected`). If one does not, nothing
+ * in this environment is written and the conflicts are returned; otherwise the snapshot is written
+ * like `setConfig` (versions, audit). All or nothing per environment, like the apply it undoes.
+ */
+export async function restoreConfig(
+  pool: Pool,
+  environment: string,
+  snapshot: Record<string, ConfigValue | null>,
+  expected: Record<string, ConfigValue | null>,
+  actor: string,
+  reason?: string,
+): Promise<{ restored: ConfigChange[]; conflicts: RestoreConflict[] }> {
+  const env = parseEnvironment(environment);
+  for (const k of Object.keys(snapshot)) if (!isConfigKey(k)) throw new ConfigError([{ key: k, message: 'unknown key' }]);
+  const entries = sortedByKey(Object.entries(snapshot) as [ConfigKey, ConfigValue | null][]);
+  return withTransaction(pool, async (c) => {
+    for (const [key] of entries) await lockKey(c, env, key);
+    const conflicts: RestoreConflict[] = [];
+    for (const [key, value] of entries) {
+      const live = await currentOverride(c, env, key);
+      const wrote = key in expected ? expected[key] : null;
+      if (isDeepStrictEqual(live, wrote)) continue;
+      const last = await c.query('SELECT version, changed_by, changed_at FROM config_history WHERE environment = $1 AND key = $2 ORDER BY version DESC LIMIT 1', [env, key]);
+      const h = last.rows[0];
+      conflicts.push({ environment: env, key, wrote, live, snapshot: value, version: h?.version ?? 0, changedBy: h?.changed_by ?? null, changedAt: h ? (h.changed_at as Date).toISOString() : null });
+    }
+    if (conflicts.length) return { restored: [], conflicts };
+    const defaults = defaultsFromEnv();
+    const restored: ConfigChange[] = [];
+    for (const [key, value] of entries) restored.push(await writeKey(c, env, key, value, actor, reason, defaults));
+    return { restored, conflicts };
   });
 }
 

@@ -43,6 +43,12 @@ export const appMetrics = {
   }),
   gateResults: new Counter({ name: 'neuro_gate_results_total', help: 'Rollout gate evaluations, by gate and verdict', labelNames: ['environment', 'gate', 'status'] as const, registers }),
   gateMeasured: new Gauge({ name: 'neuro_gate_measured', help: 'Latest measured value of each rollout gate (its unit)', labelNames: ['environment', 'gate'] as const, registers }),
+  restoreConflicts: new Counter({
+    name: 'neuro_config_restore_conflicts_total',
+    help: 'Keys a rollback or release revert did not restore because someone else changed them after the release (compare-and-set)',
+    labelNames: ['environment'] as const,
+    registers,
+  }),
   rollbacks: new Counter({ name: 'neuro_rollbacks_total', help: 'Rollbacks completed, by reason (the breached gate, or the kind of decision)', labelNames: ['reason'] as const, registers }),
 };
 

@@ -155,6 +155,25 @@ export interface RollbackRecord {
   durationMs?: number;
 }
 
+/**
+ * A key a rollback or revert left alone (compare-and-set): it no longer held what the release
+ * wrote, so someone else changed it after the release; restoring would have overwritten that.
+ */
+export interface RestoreConflict {
+  environment: Environment;
+  key: string;
+  /** The override the release wrote (null = it removed the override). */
+  wrote: ConfigValue | null;
+  /** The override found (null = none: the key is on its default). */
+  live: ConfigValue | null;
+  /** What the restore would have written. */
+  snapshot: ConfigValue | null;
+  /** The change that wrote the live value (the key's latest version), when there is one. */
+  version: number;
+  changedBy: string | null;
+  changedAt: string | null;
+}
+
 export interface TimelineEntry {
   at: string;
   event: string;
@@ -197,5 +216,7 @@ export interface RolloutStatus {
   /** Messages refused (bad payload or wrong moment), so a refused signal is visible too. */
   rejected: { at: string; message: string; reason: string }[];
   timeline: TimelineEntry[];
+  /** Keys a rollback did not restore because someone else had changed them (see RestoreConflict). */
+  conflicts?: RestoreConflict[];
   error?: string;
 }

@@ -21,6 +21,7 @@ import type { Activities } from '../activities';
 import * as rules from '../rollout/decisions';
 import type { RolloutRun, WatchPlan } from '../rollout/decisions';
 import { overallStatus } from '../rollout/gates';
+import { recordConflicts } from '../rollout/restore';
 import type { Environment, GateSpec, RolloutInput, RolloutStage, RolloutState, RolloutStatus } from '../rollout/types';
 import { forecastRun } from './forecast-run';
 import { cyclePrefetchId, rolloutCycleId, rolloutPostDeployId } from './ids';
@@ -49,13 +50,14 @@ import { RELEASE_TAG, STAGE, STATUS } from './search-attributes';
  */
 
 const RECORD_OPTIONS = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '10s' } } as const;
-const { prepareRollout, recordRollout, writeReleaseRecord } = proxyActivities<Activities>(RECORD_OPTIONS);
+const { prepareRollout, recordRollout, writeReleaseRecord, releaseKeyClaims } = proxyActivities<Activities>(RECORD_OPTIONS);
 // Config reads and writes are small transactions: short timeouts and fast retries keep a rollback in seconds.
 const CONFIG_OPTIONS = { startToCloseTimeout: '20s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' } } as const;
 const { snapshotConfig } = proxyActivities<Activities>(CONFIG_OPTIONS);
 /** Activities named in the Web UI ("gates staging", "apply to production"): the summary is a per-call option. */
 const named = (summary: string) => ({
   applyConfig: proxyActivities<Activities>({ ...CONFIG_OPTIONS, summary }).applyConfig,
+  restoreConfig: proxyActivities<Activities>({ ...CONFIG_OPTIONS, summary }).restoreConfig,
   evaluateRolloutGates: proxyActivities<Activities>({ ...RECORD_OPTIONS, summary }).evaluateRolloutGates,
 });
 
@@ -67,7 +69,8 @@ const iso = (ms: number = nowMs()) => new Date(ms).toISOString();
 interface Rollout {
   r: RolloutRun;
   input: RolloutInput;
-  compensations: { environment: Environment; run: () => Promise<void> }[];
+  /** Each restores one environment; false when a compare-and-set conflict left it as it is. */
+  compensations: { environment: Environment; run: () => Promise<boolean> }[];
 }
 
 export async function rollout(raw: RolloutInput): Promise<RolloutStatus> {
@@ -105,6 +108,8 @@ export async function rollout(raw: RolloutInput): Promise<RolloutStatus> {
   memo(r.st);
   await writeReleaseRecord(r.st);
   await recordRollout(r.st);
+  // The keys are free for the next release once this one is recorded as ended.
+  if (patched('release-key-claims')) await releaseKeyClaims(r.st.workflowId);
   setStage(r, 'done');
   await condition(allHandlersFinished);
   if (r.st.state === 'failed') throw ApplicationFailure.nonRetryable(`rollout ${r.st.release} failed and was rolled back: ${r.st.error}`, 'RolloutFailed');
@@ -246,8 +251,18 @@ async function applyTo({ r, input, compensations }: Rollout, environment: Enviro
     compensations.unshift({
       environment,
       run: async () => {
-        await named(`restore ${environment}`).applyConfig({ environment, changes: snapshot as typeof changes, actor: `rollback:${r.abort?.by ?? 'rollout'}`, reason: `rollback of ${r.st.release}: ${r.abort?.reason ?? ''}` });
+        const restore = { environment, actor: `rollback:${r.abort?.by ?? 'rollout'}`, reason: `rollback of ${r.st.release}: ${r.abort?.reason ?? ''}` };
+        // Compare-and-set: a key someone changed after this rollout wrote it is not overwritten.
+        if (patched('restore-compare-and-set')) {
+          const { conflicts } = await named(`restore ${environment}`).restoreConfig({ ...restore, snapshot, expected: changes });
+          if (conflicts.length) {
+            recordConflicts(r.st, conflicts, nowMs());
+            showDetails(r);
+            return false;
+          }
+        } else await named(`restore ${environment}`).applyConfig({ ...restore, changes: snapshot as typeof changes });
         r.st.changes.environments[environment]!.restoredAt = iso();
+        return true;
       },
     });
     log(r, `applied to ${environment}`, keys.map((k) => `${k}=${JSON.stringify(input.changes[k])}`).join(', '));
@@ -316,7 +331,7 @@ async function rollBack({ r, compensations }: Rollout): Promise<void> {
   setStage(r, 'rollback');
   await CancellationScope.nonCancellable(async () => {
     for (const c of compensations) {
-      await c.run();
+      if (!(await c.run())) continue;
       r.st.rollback!.restored.push(c.environment);
       log(r, `restored ${c.environment}`);
     }

@@ -60,6 +60,25 @@ export function fakeActivities(o: FakeOptions = {}) {
         return { key, old, new: env[key], version: 1 };
       });
     },
+    /** Compare-and-set like the real one: a key that no longer holds what the release wrote is left alone. */
+    async restoreConfig(input: { environment: string; snapshot: Record<string, unknown>; expected: Record<string, unknown> }) {
+      log('restoreConfig', input);
+      const env = config[input.environment] as unknown as Record<string, unknown>;
+      const defaults = defaultsFromEnv({}) as unknown as Record<string, unknown>;
+      const conflicts = Object.keys(input.snapshot)
+        .filter((key) => env[key] !== (input.expected[key] ?? defaults[key]))
+        .map((key) => ({ environment: input.environment, key, wrote: input.expected[key], live: env[key], snapshot: input.snapshot[key], version: 1, changedBy: 'fake', changedAt: null }));
+      if (conflicts.length) return { restored: [], conflicts };
+      const restored = Object.entries(input.snapshot).map(([key, value]) => {
+        const old = env[key];
+        env[key] = value ?? defaults[key];
+        return { key, old, new: env[key], version: 1 };
+      });
+      return { restored, conflicts };
+    },
+    async releaseKeyClaims() {
+      return 0;
+    },
     async prepareRollout({ input }: { input: unknown }) {
       log('prepareRollout', input);
       return parseRolloutInput(input);
