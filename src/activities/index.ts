@@ -4,6 +4,7 @@ import type { ActivityDeps } from './deps';
 import { failFastOnBadInput } from './errors';
 import { createForecastActivities } from './forecast';
 import { createOpsActivities } from './ops';
+import { createRevertActivities } from './revert';
 import { createRolloutActivities } from './rollout';
 
 /** Every activity the worker registers; workflows import only this type. */
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createForecastActivities(deps),
     ...createCacheActivities(deps),
     ...createRolloutActivities(deps),
+    ...createRevertActivities(deps),
     ...createOpsActivities(deps),
   });
 }

@@ -22,6 +22,7 @@ const commands = {
   prefetch: () => require('./commands/prefetch') as typeof import('./commands/prefetch'),
   report: () => require('./commands/report') as typeof import('./commands/report'),
   rollout: () => require('./commands/rollout') as typeof import('./commands/rollout'),
+  release: () => require('./commands/release') as typeof import('./commands/release'),
   schedules: () => require('./commands/schedules') as typeof import('./commands/schedules'),
   stability: () => require('./commands/stability') as typeof import('./commands/stability'),
   traffic: () => require('./commands/traffic') as typeof import('./commands/traffic'),
@@ -226,6 +227,16 @@ export function buildProgram(): Command {
     .requiredOption('--by <who>', 'approver')
     .option('--comment <text>', 'comment')
     .action((release, o) => commands.rollout().rolloutApprove(release, o));
+  rollout
+    .command('claims')
+    .description('which unfinished release owns which key in which environment (one at a time per key)')
+    .option('--json', 'raw JSON')
+    .action((o) => commands.rollout().rolloutClaims(o));
+  rollout
+    .command('release-claims')
+    .description('give back the key claims of a release whose workflow was terminated (refused while it runs)')
+    .argument('<release>')
+    .action((release) => commands.rollout().rolloutReleaseClaims(release));
   for (const [name, fn] of [
     ['go', 'rolloutGo'],
     ['no-go', 'rolloutNoGo'],
@@ -239,6 +250,16 @@ export function buildProgram(): Command {
     if (name === 'go') cmd.option('--accept-inconclusive', 'accept gates that stayed inconclusive (too little data); recorded in the decision');
     cmd.action((release, o) => commands.rollout()[fn](release, o));
   }
+
+  program
+    .command('release')
+    .description('completed releases')
+    .command('revert')
+    .description('restore a completed release\'s snapshot (production, then staging) when no later change touched its keys')
+    .argument('<release>')
+    .requiredOption('--by <who>', 'who reverts')
+    .requiredOption('--reason <text>', 'why')
+    .action((release, o) => commands.release().releaseRevertCommand(release, o));
 
   const report = program
     .command('report')

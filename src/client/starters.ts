@@ -7,8 +7,9 @@ import { parseIsoDate, todayUtc } from '../forecasting/dates';
 import type { RolloutInput } from '../rollout/types';
 import { backtest, type BacktestInput } from '../workflows/backtest';
 import { forecastRun, type ForecastRunInput } from '../workflows/forecast-run';
-import { backtestId, forecastRunId, postDeployWorkflowId, prefetchWorkflowId, rolloutWorkflowId } from '../workflows/ids';
+import { backtestId, forecastRunId, postDeployWorkflowId, prefetchWorkflowId, releaseRevertId, rolloutWorkflowId } from '../workflows/ids';
 import { postDeployPrefetch, prefetch, type PrefetchInput } from '../workflows/prefetch';
+import { releaseRevert, type ReleaseRevertInput } from '../workflows/release-revert';
 import { rollout } from '../workflows/rollout';
 import { ENVIRONMENT, RELEASE_TAG, RUN_DATE, STAGE, STATUS, TRIGGER } from '../workflows/search-attributes';
 import { forecastRunDetails, forecastRunSummary, rolloutDetails, rolloutSummary } from './start-details';
@@ -145,4 +146,29 @@ export async function startRollout(client: Client, input: RolloutInput, taskQueu
     throw err;
   }
   return workflowId;
+}
+
+/** Starts the revert of a completed release (the workflow decides whether it may); one at a time per release. */
+export async function startReleaseRevert(client: Client, input: ReleaseRevertInput, taskQueue: string): Promise<WorkflowHandle<typeof releaseRevert>> {
+  const missing = (['release', 'by', 'reason'] as const).filter((k) => !input[k]?.trim());
+  if (missing.length) throw new BadInputError(`release revert needs ${missing.join(', ')}`);
+  const workflowId = releaseRevertId(input.release);
+  try {
+    return await client.workflow.start(releaseRevert, {
+      taskQueue,
+      workflowId,
+      args: [input],
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: RELEASE_TAG, value: input.release },
+        { key: STAGE, value: 'revert' },
+        { key: STATUS, value: 'running' },
+      ]),
+      memo: { release: input.release, by: input.by, reason: input.reason },
+      staticSummary: `revert of release ${input.release} by ${input.by}: ${input.reason}`,
+      staticDetails: 'Restores the release\'s snapshot in production, then staging, when no later change touched its keys; refuses naming the change otherwise.',
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`a revert of ${input.release} is already running (workflow ${workflowId})`, { cause: err });
+    throw err;
+  }
 }

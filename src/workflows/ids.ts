@@ -23,3 +23,5 @@ export const postDeployWorkflowId = (environment: string, deployId: string) => `
 export const postDeployPrefetchChildId = (postDeployId: string) => `${postDeployId}-prefetch`;
 /** A manual or scheduled prefetch, by its start time. */
 export const prefetchWorkflowId = (environment: string, trigger: string, at: Date) => `prefetch-${environment}-${trigger}-${at.toISOString().replace(/[:.]/g, '-')}`;
+/** One revert of a release at a time; a refused one may be tried again under the same id. */
+export const releaseRevertId = (release: string) => `release-revert-${release}`;

@@ -1,10 +1,16 @@
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { isWorkflowRunning } from '../../activities/rollout';
+import { listClaims, releaseClaims } from '../../db/claims';
+import { listConfig } from '../../db/config-store';
+import { revertsOf, type RevertRow } from '../../db/reverts';
+import { conflictText, liveLine, liveVsIntended, type LiveRow, type LiveValue } from '../../rollout/restore';
 import type { UpdateDefinition } from '@temporalio/common';
 import { planToInput, formatDuration, type PlanOverrides } from '../../rollout/input';
-import type { GateResult, RolloutStatus } from '../../rollout/types';
+import type { Environment, GateResult, RolloutStatus } from '../../rollout/types';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import { approveUpdate, goUpdate, noGoUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
-import { connectTemporal, resolveInfra } from '../services';
+import { connectTemporal, openDatabase, resolveInfra } from '../services';
 import { startRollout } from '../starters';
 
 /** `neuro rollout start|status|approve|go|no-go|rollback`: a thin client of the `rollout` workflow. */
@@ -29,7 +35,11 @@ export async function rolloutStart(o: StartOptions, out: Out = stdout): Promise<
   // Everything is validated here first (plan, overrides, every config value): a typo starts nothing.
   const input = planToInput(o.plan, o);
   const { taskQueue } = resolveInfra();
-  const workflowId = await withClient((client) => startRollout(client, input, taskQueue));
+  const workflowId = await withClient(async (client) => {
+    const id = await startRollout(client, input, taskQueue);
+    await pastPrepare(client, id);
+    return id;
+  });
   out(`Started rollout ${input.release} (workflow ${workflowId}) by ${input.author}`);
   out(`  changes: ${Object.entries(input.changes).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   out(
@@ -40,6 +50,48 @@ export async function rolloutStart(o: StartOptions, out: Out = stdout): Promise<
   out(`Follow it with: neuro rollout status ${input.release}`);
 }
 
+/**
+ * Waits (up to 30 s) until the rollout has passed its prepare step, so a refusal there (a key
+ * owned by another unfinished release) is the start command's error, not a surprise in status.
+ */
+async function pastPrepare(client: Client, workflowId: string, timeoutMs = 30_000): Promise<void> {
+  const h = client.workflow.getHandle(workflowId);
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if ((await h.describe()).status.name !== 'RUNNING') {
+      try {
+        await h.result();
+        return;
+      } catch (err) {
+        if (err instanceof WorkflowFailedError) throw new Error(`refused: ${err.cause?.message ?? err.message}`, { cause: err });
+        throw err;
+      }
+    }
+    const s = await h.query(statusQuery).catch(() => undefined);
+    if (s && s.stage !== 'prepare') return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function withDb<T>(fn: (pool: Pool) => Promise<T>): Promise<T> {
+  const db = await openDatabase();
+  try {
+    return await fn(db.pool);
+  } finally {
+    await db.stop();
+  }
+}
+
+/** The live (effective) value of every key the rollout changes, per environment. */
+async function liveValues(pool: Pool, s: RolloutStatus): Promise<Partial<Record<Environment, Record<string, LiveValue>>>> {
+  const out: Partial<Record<Environment, Record<string, LiveValue>>> = {};
+  for (const env of ['staging', 'production'] as const) {
+    const entries = (await listConfig(pool, env)).filter((e) => e.key in s.changes.requested);
+    out[env] = Object.fromEntries(entries.map((e) => [e.key, { value: e.value, source: e.source, version: e.version, updatedBy: e.updatedBy, updatedAt: e.updatedAt }]));
+  }
+  return out;
+}
+
 async function queryStatus(client: Client, release: string): Promise<RolloutStatus> {
   return client.workflow.getHandle(rolloutWorkflowId(release)).query(statusQuery);
 }
@@ -47,7 +99,7 @@ async function queryStatus(client: Client, release: string): Promise<RolloutStat
 const gateLine = (g: GateResult) =>
   `    ${g.status.toUpperCase().padEnd(12)} ${g.gate.padEnd(22)} ${g.measured === null ? 'n/a' : +g.measured.toFixed(2)} ${g.unit} (${g.comparator} ${+g.threshold.toFixed(2)}) — ${g.detail}`;
 
-export function formatStatus(s: RolloutStatus): string[] {
+export function formatStatus(s: RolloutStatus, live: LiveRow[] = [], reverts: RevertRow[] = []): string[] {
   const lines = [`${s.release}: stage ${s.stage}, state ${s.state}${s.plan ? ` (plan ${s.plan})` : ''}, author ${s.author}`];
   lines.push(`  changes: ${Object.entries(s.changes.requested).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   for (const [env, c] of Object.entries(s.changes.environments)) {
@@ -57,6 +109,10 @@ export function formatStatus(s: RolloutStatus): string[] {
       `  ${env}: ${keys.map((k) => `${k} ${c.before[k]} -> ${c.after[k]}`).join(', ')} (applied ${c.appliedAt}${c.restoredAt ? `, restored ${c.restoredAt}` : ''})`,
     );
   }
+  if (live.length) lines.push('  live values (PostgreSQL now) next to what the rollout intends:', ...live.map(liveLine));
+  for (const c of s.conflicts ?? []) lines.push(`  CONFLICT: ${conflictText(c)}`);
+  const rv = reverts.at(-1);
+  if (rv) lines.push(`  revert: ${rv.status} — requested by ${rv.requestedBy} at ${rv.startedAt}: ${rv.reason} (workflow ${rv.workflowId})${rv.detail.error ? `; ${rv.detail.error}` : ''}`);
   for (const [env, gates] of Object.entries(s.gates)) {
     if (!gates) continue;
     lines.push(`  gates (${env}):`, ...gates.map(gateLine));
@@ -78,10 +134,44 @@ export function formatStatus(s: RolloutStatus): string[] {
   return lines;
 }
 
+/** The workflow's status, the live value of each changed key next to the intended one, and its reverts. */
 export async function rolloutStatus(release: string, o: { json?: boolean }, out: Out = stdout): Promise<void> {
   const s = await withClient((client) => queryStatus(client, release));
-  if (o.json) out(JSON.stringify(s, null, 2));
-  else formatStatus(s).forEach((l) => out(l));
+  const { live, reverts } = await withDb(async (pool) => ({ live: liveVsIntended(s, await liveValues(pool, s)), reverts: await revertsOf(pool, release) }));
+  if (o.json) out(JSON.stringify({ ...s, live, reverts }, null, 2));
+  else formatStatus(s, live, reverts).forEach((l) => out(l));
+}
+
+/** `neuro rollout claims`: which release owns which key, and whether its workflow still runs. */
+export async function rolloutClaims(o: { json?: boolean }, out: Out = stdout): Promise<void> {
+  const claims = await withDb((pool) => listClaims(pool));
+  const running = await withClient(async (client) => {
+    const ids = [...new Set(claims.map((c) => c.workflowId))];
+    return Object.fromEntries(await Promise.all(ids.map(async (id) => [id, await isWorkflowRunning(client, id)] as const)));
+  });
+  const rows = claims.map((c) => ({ ...c, workflowRunning: running[c.workflowId] }));
+  if (o.json) return out(JSON.stringify(rows, null, 2));
+  if (!rows.length) return out('no keys claimed');
+  for (const c of rows) out(`${c.environment.padEnd(10)} ${c.key.padEnd(40)} ${c.kind} ${c.release} (workflow ${c.workflowId}, since ${c.claimedAt})${c.workflowRunning ? '' : '  STALE: workflow not running'}`);
+}
+
+/**
+ * `neuro rollout release-claims RELEASE`: the way out for claims left by a workflow that was
+ * terminated (it never reached its end, where claims are given back). Refused while it still runs:
+ * then end it with `neuro rollout rollback`.
+ */
+export async function rolloutReleaseClaims(release: string, out: Out = stdout): Promise<void> {
+  await withDb(async (pool) => {
+    const claims = await listClaims(pool, release);
+    if (!claims.length) return out(`release ${release} holds no key claims`);
+    for (const id of [...new Set(claims.map((c) => c.workflowId))]) {
+      if (await withClient((client) => isWorkflowRunning(client, id))) {
+        throw new Error(`workflow ${id} of release ${release} is still running: roll it back (neuro rollout rollback ${release}) instead of releasing its claims`);
+      }
+      const n = await releaseClaims(pool, id);
+      out(`released ${n} key claim(s) of ${release} (workflow ${id} is not running)`);
+    }
+  });
 }
 
 /** Runs an Update and turns a validator's refusal into an error carrying its reason. */
