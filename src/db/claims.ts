@@ -23,9 +23,11 @@ export interface KeyClaim extends ClaimOwner {
 export class KeyClaimedError extends Error {
   constructor(readonly claims: KeyClaim[]) {
     const c = claims[0];
-    const keys = claims.map((x) => `${x.key} in ${x.environment}`).join(', ');
+    const byKey = new Map<string, string[]>();
+    for (const x of claims) byKey.set(x.key, [...(byKey.get(x.key) ?? []), x.environment]);
+    const keys = [...byKey].map(([k, envs]) => `${k} (${envs.join(', ')})`).join(', ');
     super(
-      `${keys} ${claims.length > 1 ? 'are' : 'is'} owned by the unfinished ${c.kind} of release ${c.release} (workflow ${c.workflowId}, since ${c.claimedAt}); ` +
+      `${keys} ${byKey.size > 1 ? 'are' : 'is'} owned by the unfinished ${c.kind} of release ${c.release} (workflow ${c.workflowId}, since ${c.claimedAt}); ` +
         `one release at a time per key and environment: wait for it to end or roll it back`,
     );
     this.name = 'KeyClaimedError';

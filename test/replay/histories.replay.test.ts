@@ -11,7 +11,7 @@ const files = historyFiles();
 
 test('every workflow type has recorded histories', () => {
   const types = new Set(files.map((f) => loadHistory(f).history.events![0].workflowExecutionStartedEventAttributes!.workflowType!.name));
-  expect([...types].sort()).toEqual(expect.arrayContaining(['backtest', 'cachePreload', 'dailySnapshot', 'forecastRun', 'postDeployPrefetch', 'prefetch', 'rollout']));
+  expect([...types].sort()).toEqual(expect.arrayContaining(['backtest', 'cachePreload', 'dailySnapshot', 'forecastRun', 'postDeployPrefetch', 'prefetch', 'releaseRevert', 'rollout']));
 });
 
 test(`all ${files.length} histories replay`, async () => {
