@@ -1,7 +1,7 @@
 import type { ConfigValue, Environment, RestoreConflict, RolloutStatus, TimelineEntry } from './types';
 
 /**
- * The rules around what a rollout owns in the config, pure (test/unit/rollout-restore.test.ts):
+ * The rules around what a rollout owns in the config, pure (test/unit/release-revert.test.ts):
  * recording a compare-and-set restore's conflicts, and the live-vs-intended view of
  * `neuro rollout status`. Times are passed in.
  */
