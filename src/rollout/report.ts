@@ -1,5 +1,6 @@
 import { ENVIRONMENTS } from '../config/schema';
 import { GATE_METRICS } from './gates';
+import { conflictText } from './restore';
 import type { ConfigValue, GateResult, RolloutStatus } from './types';
 
 /** Markdown for a finished rollout: a CHANGELOG_ops entry and a POST_DEPLOYMENT_REPORT. Pure. */
@@ -93,6 +94,8 @@ export function renderPostDeploymentReport(s: RolloutStatus): string {
       '',
       `- ${s.rollback.automatic ? 'Automatic' : 'Requested'} by ${s.rollback.by} at ${s.rollback.requestedAt}: ${s.rollback.reason}`,
       `- Restored: ${s.rollback.restored.join(', ') || 'nothing (no environment had been changed)'} in ${dur(s.rollback.durationMs)}`,
+      // Compare-and-set: keys someone else changed after the release were left as they were.
+      ...(s.conflicts ?? []).map((c) => `- Not restored (conflict): ${conflictText(c)}`),
       '',
     );
   }
