@@ -63,7 +63,7 @@ async function pastPrepare(client: Client, workflowId: string, timeoutMs = 30_00
         await h.result();
         return;
       } catch (err) {
-        if (err instanceof WorkflowFailedError) throw new Error(`refused: ${err.cause?.message ?? err.message}`, { cause: err });
+        if (err instanceof WorkflowFailedError) throw new Error(err.cause?.message ?? err.message, { cause: err });
         throw err;
       }
     }
