@@ -119,7 +119,8 @@ describe('release key claims and compare-and-set restores (dev server, PostgreSQ
     const a = longSoak(300);
     const ha = await start(stack, a);
     await untilStatus(ha, (s) => s.changes.environments.staging !== undefined, 'A applied to staging');
-    await setConfig(stack.db.pool, 'staging', { [KEY]: 420 }, 'hand', 'hotfix during the soak');
+    const set = await neuro('config', 'set', '--env', 'staging', `${KEY}=420`, '--by', 'hand', '--reason', 'hotfix during the soak');
+    expect(set.stdout).toContain(`note: ${KEY} in staging is owned by the unfinished rollout of ${a.release}; its rollback will keep this value`);
 
     // Status shows the live value next to the intended one.
     const status = JSON.parse((await neuro('rollout', 'status', a.release, '--json')).stdout);

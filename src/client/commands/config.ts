@@ -1,4 +1,5 @@
 import { ConfigError, CONFIG_KEYS, isConfigKey, parseAssignments } from '../../config/schema';
+import { listClaims } from '../../db/claims';
 import { configHistory, listConfig, setConfig } from '../../db/config-store';
 import { openDatabase } from '../services';
 
@@ -27,9 +28,13 @@ export async function configGet(key: string | undefined, opts: { env: string; js
 
 export async function configSet(assignments: string[], opts: { env: string; by: string; reason?: string }): Promise<void> {
   const changes = parseAssignments(assignments);
-  const applied = await withDb((pool) => setConfig(pool, opts.env, changes, opts.by, opts.reason));
-  for (const c of applied)
+  const { applied, claims } = await withDb(async (pool) => ({ applied: await setConfig(pool, opts.env, changes, opts.by, opts.reason), claims: await listClaims(pool) }));
+  for (const c of applied) {
     console.log(c.unchanged ? `${opts.env} ${c.key}: ${c.new} unchanged (v${c.version}, nothing written)` : `${opts.env} ${c.key}: ${c.old} -> ${c.new} (v${c.version})`);
+    // A hand write is not blocked by a release's claim, but its owner should know: its rollback will leave this value.
+    const owner = claims.find((x) => x.environment === opts.env && x.key === c.key);
+    if (owner && !c.unchanged) console.log(`  note: ${c.key} in ${opts.env} is owned by the unfinished ${owner.kind} of ${owner.release}; its rollback will keep this value (compare-and-set) and report a conflict`);
+  }
 }
 
 export async function configHistoryCommand(key: string | undefined, opts: { env: string; limit: number }): Promise<void> {
