@@ -28,6 +28,8 @@ import {
   type RunCompletion,
 } from '../db/forecasts';
 import { withTransaction } from '../db/pool';
+import { assignmentsOf, recordRunAssignments } from '../db/model-assignments';
+import { parseServes, servesSelection, type Serves } from '../forecasting/serves';
 import { backtestSku, forecastSku, ForecastInputError, isModelName, parseLevels, SELECTION_POLICIES, type Interval, type ModelName, type SelectionOptions, type SeriesInput } from '../forecasting';
 import { gcRecorder } from '../ops/gc';
 import { appMetrics } from '../ops/metrics';
@@ -275,9 +277,17 @@ export function selectionFrom(cfg: ForecastConfig, policy?: SelectionOptions['po
  * Forecast of one SKU; a history too short for any model (new SKU) repeats its last value (0 without
  * sales). Conformal intervals at `levels`, left out for a history too short to calibrate them.
  */
-function forecastOne(s: SeriesInput, horizon: number, selection: SelectionSettings, levels: number[] = []): { model: string; forecast: ArrayLike<number>; intervals?: Interval[] } {
+function forecastOne(s: SeriesInput, horizon: number, selection: SelectionSettings, levels: number[] = [], serves?: Serves): { model: string; forecast: ArrayLike<number>; intervals?: Interval[] } {
   if (s.y.length < 2) return { model: 'Naive', forecast: new Float64Array(horizon).fill(s.y.length ? s.y[0] : 0) };
-  return forecastSku(s, { horizon, selection, levels, shortIntervals: 'omit' });
+  if (serves === undefined) return forecastSku(s, { horizon, selection, levels, shortIntervals: 'omit' });
+  const assigned = servesSelection(serves, selection);
+  try {
+    return forecastSku(s, { horizon, ...assigned, levels, shortIntervals: 'omit' });
+  } catch (err) {
+    // An assigned model the history is too short for: the environment's policy serves until it is long enough.
+    if (assigned.model === undefined || !(err instanceof ForecastInputError)) throw err;
+    return forecastSku(s, { horizon, selection, levels, shortIntervals: 'omit' });
+  }
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -373,13 +383,17 @@ export function createForecastActivities(deps: ActivityDeps) {
       const rows = { skuIds: new Array<string>(n), dates: new Array<string>(n), models: new Array<string>(n), values: new Array<number>(n) };
       const modelCounts: Record<string, number> = {};
       const levels = await runIntervalLevels(pool, input.runId);
+      const assignments = await assignmentsOf(pool, input.environment, skuIds);
+      const served: { sku: string; serves: string; cohort: string | null }[] = [];
       const ivRows: IntervalRows = { skuIds: [], dates: [], levels: [], lo: [], hi: [] };
       let lastBeat = performance.now();
       let i = 0;
       let k = 0;
       // Histories stream in chunks: memory stays flat however long the histories and large the batch.
       for await (const s of streamHistories(pool, skuIds, input.runDate)) {
-        const { model, forecast, intervals } = forecastOne(s, input.horizon, input.selection, levels);
+        const assignment = assignments.get(s.id);
+        const { model, forecast, intervals } = forecastOne(s, input.horizon, input.selection, levels, assignment && parseServes(assignment.serves, `assignment of ${s.id}`));
+        if (assignment) served.push({ sku: s.id, serves: assignment.serves, cohort: assignment.cohort });
         countInto(modelCounts, model);
         for (const iv of intervals ?? []) {
           for (let d = 0; d < input.horizon; d++) {
@@ -409,6 +423,7 @@ export function createForecastActivities(deps: ActivityDeps) {
       await withTransaction(pool, async (c) => {
         await upsertForecasts(c, input.environment, input.runId, rows);
         await upsertIntervals(c, input.environment, input.runId, ivRows);
+        await recordRunAssignments(c, input.runId, served);
         record.durationMs = performance.now() - started;
         record.peakRssMb = sampler.stop() / (1024 * 1024);
         record.rssEndMb = process.memoryUsage.rss() / (1024 * 1024);
@@ -502,14 +517,22 @@ export function createForecastActivities(deps: ActivityDeps) {
         sumAbsErr: 0, sumAbsActual: 0, outlierCount: 0, outliers: [], modelCounts: {}, durationMs: 0,
       };
       const finite = (x: number) => (Number.isFinite(x) ? x : null);
+      // Without a fixed model, each SKU is backtested with what serves it: its assignment, else the policy.
+      const assignments = input.model === undefined ? await assignmentsOf(pool, input.environment, histories.map((s) => s.id)) : new Map<string, never>();
       let lastBeat = performance.now();
       for (let i = 0; i < histories.length; i++) {
+        const common = { horizon: input.horizon, windows: input.windows, step: input.step, outlierThreshold: input.outlierThreshold };
+        const assignment = assignments.get(histories[i].id);
+        const serves = assignment ? servesSelection(parseServes(assignment.serves, `assignment of ${histories[i].id}`), input.selection) : { model: input.model, selection: input.selection };
         let r;
         try {
-          r = backtestSku(histories[i], {
-            horizon: input.horizon, windows: input.windows, step: input.step, model: input.model,
-            selection: input.selection, outlierThreshold: input.outlierThreshold,
-          });
+          try {
+            r = backtestSku(histories[i], { ...common, ...serves });
+          } catch (err) {
+            // an assigned model the history is too short for: the policy, as in the forecast
+            if (!(err instanceof ForecastInputError) || !assignment || serves.model === undefined) throw err;
+            r = backtestSku(histories[i], { ...common, selection: input.selection });
+          }
         } catch (err) {
           if (!(err instanceof ForecastInputError)) throw err;
           out.skipped++; // too short to backtest (a new SKU): no accuracy row
