@@ -111,6 +111,7 @@ export function buildProgram(): Command {
     .option('--batch-size <n>', 'SKUs per batch', int('--batch-size'))
     .option('--delay-ms <ms>', 'override STREAMING_BATCH_DELAY_MS for this run', int('--delay-ms'))
     .option('--policy <policy>', 'selection policy: plan, sbc, backtest-best or class-best')
+    .option('--shadow <model|policy>', 'also forecast and backtest this challenger beside what serves, stored apart and never served')
     .option('--skus <list>', 'comma-separated SKU subset')
     .action((o) => commands.forecastRun().forecastRunCommand(o));
   forecast
@@ -211,6 +212,7 @@ export function buildProgram(): Command {
     .option('--soak <duration>', 'staging soak window, e.g. 24h, 30s')
     .option('--monitor <duration>', 'production monitoring window')
     .option('--cycles <n>', 'validation forecast cycles', int('--cycles'))
+    .option('--shadow <model|policy>', 'shadow A/B: forecast and backtest this challenger beside what serves in every validation cycle, never served')
     .option('--approval-timeout <duration>', 'NO-GO when sign-offs and GO have not come in by then')
     .option('--author <who>', 'who starts it', process.env.USER || 'cli')
     .option('--description <text>', 'what the release changes')

@@ -37,3 +37,32 @@ CREATE TABLE run_assignments (
   cohort  text,
   PRIMARY KEY (run_id, sku_id)
 );
+
+-- Shadow A/B: a challenger forecast beside the champion in the same run, stored apart, never served.
+CREATE TABLE shadow_forecasts (
+  environment text NOT NULL,
+  run_id      text NOT NULL,
+  sku_id      text NOT NULL,
+  ds          date NOT NULL,
+  model       text NOT NULL,
+  value       double precision NOT NULL,
+  PRIMARY KEY (environment, run_id, sku_id, ds)
+);
+
+-- Champion and challenger backtested on the same windows, per SKU (the sums make catalogue WAPE).
+CREATE TABLE shadow_accuracy (
+  environment        text NOT NULL,
+  run_id             text NOT NULL,
+  sku_id             text NOT NULL,
+  demand_class       text,
+  champion_model     text NOT NULL,
+  challenger_model   text NOT NULL,
+  champion_mape      double precision,
+  challenger_mape    double precision,
+  champion_rmsse     double precision,
+  challenger_rmsse   double precision,
+  champion_abs_err   double precision NOT NULL,
+  challenger_abs_err double precision NOT NULL,
+  actual             double precision NOT NULL,
+  PRIMARY KEY (environment, run_id, sku_id)
+);
