@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActivities } from '../../src/activities';
-import { preloadRun } from '../../src/cache';
+import { startApiServer } from '../../src/api/server';
+import { createMemoryCache, preloadRun } from '../../src/cache';
 import { forecastKey } from '../../src/cache/forecasts';
 import { startForecastRun } from '../../src/client/starters';
 import { importCsv } from '../../src/db/catalogue';
@@ -18,6 +19,7 @@ import { rehearsal, start, untilStatus } from './rollout.helpers';
  * with a shadow shows the comparison after every validation cycle.
  */
 jest.setTimeout(300_000);
+const CHROMIUM = process.env.CHROMIUM_PATH || ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 let s: Stack;
 const SKUS = 24;
 
@@ -108,4 +110,28 @@ test('a rollout with a shadow compares champion and challenger after every valid
   expect(Object.keys(st.shadow!.byClass)).toContain('intermittent');
   expect(st.timeline.filter((e) => e.event.startsWith('shadow A/B after validation-cycle'))).toHaveLength(2);
   await h.result().catch(() => undefined); // NO-GO at the 1 s approval deadline restores staging
+
+  // The ops report draws the A/B: MAPE and outliers per class, champion beside challenger, in a real browser.
+  if (!CHROMIUM) return console.warn('SKIPPED the browser check: no chromium (apt-get install chromium, or set CHROMIUM_PATH)');
+  const { chromium } = await import('playwright-core');
+  const api = await startApiServer({ pool: s.db.pool, cache: createMemoryCache(), taskQueue: s.temporal.taskQueue, port: 0, log: () => undefined });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    expect((await page.goto(`${api.url}/report?env=staging&days=1`))?.status()).toBe(200);
+    const charts = await page.$$eval('figure.chart', (figs) =>
+      figs.map((f) => ({ title: f.querySelector('figcaption')?.textContent ?? '', points: Number(f.getAttribute('data-points')), bars: f.querySelectorAll('svg rect').length })),
+    );
+    const ab = charts.filter((c) => c.title.startsWith(`Shadow A/B`));
+    expect(ab.map((c) => c.title.split(' over ')[0])).toEqual(['Shadow A/B, plan MAPE per demand class', 'Shadow A/B, outlier SKUs per demand class']);
+    const groups = 1 + Object.keys(st.shadow!.byClass).length; // overall + each class, before and after
+    expect(ab[1]).toMatchObject({ points: 2 * groups, bars: 2 * groups });
+    expect(ab[0].bars).toBe(ab[0].points);
+    expect(errors).toEqual([]);
+  } finally {
+    await browser.close();
+    await api.close();
+  }
 });

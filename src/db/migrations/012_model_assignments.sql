@@ -66,3 +66,6 @@ CREATE TABLE shadow_accuracy (
   actual             double precision NOT NULL,
   PRIMARY KEY (environment, run_id, sku_id)
 );
+
+-- The latest shadow comparison of a rollout, for the ops report's A/B charts.
+ALTER TABLE rollouts ADD COLUMN shadow jsonb;
