@@ -28,7 +28,11 @@ import {
   type RunCompletion,
 } from '../db/forecasts';
 import { withTransaction } from '../db/pool';
-import { backtestSku, forecastSku, ForecastInputError, isModelName, parseLevels, SELECTION_POLICIES, type Interval, type ModelName, type SelectionOptions, type SeriesInput } from '../forecasting';
+import { assignmentsOf, recordRunAssignments } from '../db/model-assignments';
+import { upsertShadowAccuracy, upsertShadowForecasts, type ShadowForecastRows } from '../db/shadow';
+import type { ShadowRow } from '../rollout/shadow';
+import { parseServes, servesSelection, type Serves } from '../forecasting/serves';
+import { backtestSku, chooseModel, type BacktestOptions, type SkuBacktest, forecastChoice, ForecastInputError, sameChoice, type ModelChoice, isModelName, parseLevels, SELECTION_POLICIES, type Interval, type ModelName, type SelectionOptions, type SeriesInput } from '../forecasting';
 import { gcRecorder } from '../ops/gc';
 import { appMetrics } from '../ops/metrics';
 import { countInto } from '../forecasting/counts';
@@ -56,6 +60,8 @@ export interface PrepareRunInput {
   policy?: string;
   maxParallel?: number;
   skus?: string[];
+  /** Shadow A/B: a challenger (model or policy) forecast beside what serves, stored apart, never served. */
+  shadow?: string;
 }
 
 export interface PreparedRun {
@@ -73,6 +79,7 @@ export interface PreparedRun {
   selection: SelectionSettings;
   outlierThreshold: number;
   memoryLimitMb: number;
+  shadow?: Serves;
 }
 
 export interface ForecastBatchInput {
@@ -83,6 +90,7 @@ export interface ForecastBatchInput {
   horizon: number;
   selection: SelectionSettings;
   memoryLimitMb: number;
+  shadow?: Serves;
 }
 
 export interface ForecastBatchResult {
@@ -110,6 +118,8 @@ export interface PrepareBacktestInput {
   model?: string;
   outlierThreshold?: number;
   skus?: string[];
+  /** Also backtest this challenger on the same windows (shadow_accuracy). */
+  shadow?: string;
 }
 
 export interface PreparedBacktest {
@@ -125,6 +135,7 @@ export interface PreparedBacktest {
   model?: ModelName;
   selection: SelectionSettings;
   outlierThreshold: number;
+  shadow?: Serves;
 }
 
 export interface BacktestBatchInput {
@@ -140,6 +151,7 @@ export interface BacktestBatchInput {
   model?: ModelName;
   selection: SelectionSettings;
   outlierThreshold: number;
+  shadow?: Serves;
 }
 
 export interface OutlierSku {
@@ -232,6 +244,30 @@ function checkRunDate(runDate: unknown): string {
   return runDate;
 }
 
+/** The shadow challenger backtested on the champion's windows: one row of the A/B. */
+function shadowRow(s: SeriesInput, champion: SkuBacktest, common: Omit<BacktestOptions, 'model' | 'selection'>, selection: SelectionSettings, challenger: Serves): ShadowRow {
+  const assigned = servesSelection(challenger, selection);
+  let r: SkuBacktest;
+  try {
+    r = backtestSku(s, { ...common, ...assigned });
+  } catch (err) {
+    if (!(err instanceof ForecastInputError) || assigned.model === undefined) throw err;
+    r = backtestSku(s, { ...common, selection }); // too short for the challenger's model: what the forecast would do
+  }
+  const finite = (x: number) => (Number.isFinite(x) ? x : null);
+  const side = (b: SkuBacktest) => ({ model: b.model, mape: finite(b.mape), rmsse: finite(b.rmsse), absErr: b.errors.sumAbsErr });
+  return { sku: s.id, demandClass: champion.demandClass, champion: side(champion), challenger: side(r), actual: champion.errors.sumAbsActual };
+}
+
+function checkShadow(shadow: unknown): Serves | undefined {
+  if (shadow === undefined || shadow === null) return undefined;
+  try {
+    return parseServes(shadow, 'shadow');
+  } catch (err) {
+    throw new BadInputError(`${(err as Error).message} refused`);
+  }
+}
+
 function checkPolicy(policy: unknown): SelectionOptions['policy'] | undefined {
   if (policy === undefined || policy === null) return undefined;
   if (typeof policy === 'string' && (SELECTION_POLICIES as readonly string[]).includes(policy)) return policy as SelectionOptions['policy'];
@@ -275,9 +311,40 @@ export function selectionFrom(cfg: ForecastConfig, policy?: SelectionOptions['po
  * Forecast of one SKU; a history too short for any model (new SKU) repeats its last value (0 without
  * sales). Conformal intervals at `levels`, left out for a history too short to calibrate them.
  */
-function forecastOne(s: SeriesInput, horizon: number, selection: SelectionSettings, levels: number[] = []): { model: string; forecast: ArrayLike<number>; intervals?: Interval[] } {
-  if (s.y.length < 2) return { model: 'Naive', forecast: new Float64Array(horizon).fill(s.y.length ? s.y[0] : 0) };
-  return forecastSku(s, { horizon, selection, levels, shortIntervals: 'omit' });
+function choiceFor(s: SeriesInput, horizon: number, selection: SelectionSettings, serves?: Serves): ModelChoice {
+  if (serves === undefined) return chooseModel(s, { horizon, selection });
+  const assigned = servesSelection(serves, selection);
+  try {
+    return chooseModel(s, { horizon, ...assigned });
+  } catch (err) {
+    // An assigned model the history is too short for: the environment's policy serves until it is long enough.
+    if (assigned.model === undefined || !(err instanceof ForecastInputError)) throw err;
+    return chooseModel(s, { horizon, selection });
+  }
+}
+
+interface OneForecast {
+  model: string;
+  forecast: ArrayLike<number>;
+  intervals?: Interval[];
+  /** The shadow challenger's forecast (no intervals: never served); `shared` when it is the same fit. */
+  shadow?: { model: string; forecast: ArrayLike<number>; shared: boolean };
+}
+
+function forecastOne(s: SeriesInput, horizon: number, selection: SelectionSettings, levels: number[] = [], serves?: Serves, shadow?: Serves): OneForecast {
+  if (s.y.length < 2) {
+    const naive = { model: 'Naive', forecast: new Float64Array(horizon).fill(s.y.length ? s.y[0] : 0) };
+    return shadow === undefined ? naive : { ...naive, shadow: { ...naive, shared: true } };
+  }
+  const choice = choiceFor(s, horizon, selection, serves);
+  const out: OneForecast = forecastChoice(s, choice, { levels, shortIntervals: 'omit' });
+  if (shadow === undefined) return out;
+  const challenger = choiceFor(s, horizon, selection, shadow);
+  // Where both pick the same model and parameters (most regular SKUs), one fit serves both.
+  out.shadow = sameChoice(choice, challenger)
+    ? { model: out.model, forecast: out.forecast, shared: true }
+    : { model: challenger.model, forecast: forecastChoice(s, challenger, {}).forecast, shared: false };
+  return out;
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -300,6 +367,7 @@ export function createForecastActivities(deps: ActivityDeps) {
       const horizonOverride = checkOverride('horizon', 'FORECAST_HORIZON_DAYS', input.horizon);
       const parallelOverride = checkOverride('maxParallel', 'FORECAST_MAX_PARALLEL_BATCHES', input.maxParallel);
       const policy = checkPolicy(input.policy);
+      const shadow = checkShadow(input.shadow);
       const subset = await checkSkus(deps, input.skus);
       const cfg = await getEnvironmentConfig(pool, environment);
       const batchSize = batchSizeOverride ?? cfg.FORECAST_BATCH_SIZE;
@@ -336,6 +404,7 @@ export function createForecastActivities(deps: ActivityDeps) {
         selection,
         outlierThreshold: cfg.OUTLIER_MAPE_THRESHOLD,
         memoryLimitMb: cfg.MEMORY_LIMIT_MB,
+        ...(shadow ? { shadow } : {}),
       };
     },
 
@@ -373,13 +442,24 @@ export function createForecastActivities(deps: ActivityDeps) {
       const rows = { skuIds: new Array<string>(n), dates: new Array<string>(n), models: new Array<string>(n), values: new Array<number>(n) };
       const modelCounts: Record<string, number> = {};
       const levels = await runIntervalLevels(pool, input.runId);
+      const assignments = await assignmentsOf(pool, input.environment, skuIds);
+      const served: { sku: string; serves: string; cohort: string | null }[] = [];
+      const shadowRows: ShadowForecastRows = { skuIds: [], dates: [], models: [], values: [] };
       const ivRows: IntervalRows = { skuIds: [], dates: [], levels: [], lo: [], hi: [] };
       let lastBeat = performance.now();
       let i = 0;
       let k = 0;
       // Histories stream in chunks: memory stays flat however long the histories and large the batch.
       for await (const s of streamHistories(pool, skuIds, input.runDate)) {
-        const { model, forecast, intervals } = forecastOne(s, input.horizon, input.selection, levels);
+        const assignment = assignments.get(s.id);
+        const { model, forecast, intervals, shadow } = forecastOne(s, input.horizon, input.selection, levels, assignment && parseServes(assignment.serves, `assignment of ${s.id}`), input.shadow);
+        for (let d = 0; shadow && d < input.horizon; d++) {
+          shadowRows.skuIds.push(s.id);
+          shadowRows.dates.push(dates[d]);
+          shadowRows.models.push(shadow.model);
+          shadowRows.values.push(shadow.forecast[d]);
+        }
+        if (assignment) served.push({ sku: s.id, serves: assignment.serves, cohort: assignment.cohort });
         countInto(modelCounts, model);
         for (const iv of intervals ?? []) {
           for (let d = 0; d < input.horizon; d++) {
@@ -409,6 +489,8 @@ export function createForecastActivities(deps: ActivityDeps) {
       await withTransaction(pool, async (c) => {
         await upsertForecasts(c, input.environment, input.runId, rows);
         await upsertIntervals(c, input.environment, input.runId, ivRows);
+        await recordRunAssignments(c, input.runId, served);
+        await upsertShadowForecasts(c, input.environment, input.runId, shadowRows);
         record.durationMs = performance.now() - started;
         record.peakRssMb = sampler.stop() / (1024 * 1024);
         record.rssEndMb = process.memoryUsage.rss() / (1024 * 1024);
@@ -465,6 +547,7 @@ export function createForecastActivities(deps: ActivityDeps) {
         throw new BadInputError(`model: ${JSON.stringify(input.model)} refused: unknown model`);
       }
       const outlierOverride = checkOverride('outlierThreshold', 'OUTLIER_MAPE_THRESHOLD', input.outlierThreshold);
+      const shadow = checkShadow(input.shadow);
       const subset = await checkSkus(deps, input.skus);
       const cfg = await getEnvironmentConfig(pool, environment);
       const batchSize = batchSizeOverride ?? cfg.FORECAST_BATCH_SIZE;
@@ -488,6 +571,7 @@ export function createForecastActivities(deps: ActivityDeps) {
         model: (input.model ?? undefined) as ModelName | undefined,
         selection: selectionFrom(cfg, policy),
         outlierThreshold: outlierOverride ?? cfg.OUTLIER_MAPE_THRESHOLD,
+        ...(shadow ? { shadow } : {}),
       };
     },
 
@@ -502,20 +586,30 @@ export function createForecastActivities(deps: ActivityDeps) {
         sumAbsErr: 0, sumAbsActual: 0, outlierCount: 0, outliers: [], modelCounts: {}, durationMs: 0,
       };
       const finite = (x: number) => (Number.isFinite(x) ? x : null);
+      // Without a fixed model, each SKU is backtested with what serves it: its assignment, else the policy.
+      const assignments = input.model === undefined ? await assignmentsOf(pool, input.environment, histories.map((s) => s.id)) : new Map<string, never>();
+      const shadow: ShadowRow[] = [];
       let lastBeat = performance.now();
       for (let i = 0; i < histories.length; i++) {
+        const common = { horizon: input.horizon, windows: input.windows, step: input.step, outlierThreshold: input.outlierThreshold };
+        const assignment = assignments.get(histories[i].id);
+        const serves = assignment ? servesSelection(parseServes(assignment.serves, `assignment of ${histories[i].id}`), input.selection) : { model: input.model, selection: input.selection };
         let r;
         try {
-          r = backtestSku(histories[i], {
-            horizon: input.horizon, windows: input.windows, step: input.step, model: input.model,
-            selection: input.selection, outlierThreshold: input.outlierThreshold,
-          });
+          try {
+            r = backtestSku(histories[i], { ...common, ...serves });
+          } catch (err) {
+            // an assigned model the history is too short for: the policy, as in the forecast
+            if (!(err instanceof ForecastInputError) || !assignment || serves.model === undefined) throw err;
+            r = backtestSku(histories[i], { ...common, selection: input.selection });
+          }
         } catch (err) {
           if (!(err instanceof ForecastInputError)) throw err;
           out.skipped++; // too short to backtest (a new SKU): no accuracy row
           continue;
         }
         out.skus++;
+        if (input.shadow) shadow.push(shadowRow(histories[i], r, common, input.selection, input.shadow));
         acc.skuIds.push(r.id); acc.models.push(r.model); acc.classes.push(r.demandClass);
         acc.mape.push(finite(r.mape)); acc.wape.push(finite(r.wape)); acc.mase.push(finite(r.mase));
         if (Number.isFinite(r.mape)) { out.mapeSum += r.mape; out.mapeCount++; }
@@ -535,7 +629,10 @@ export function createForecastActivities(deps: ActivityDeps) {
         }
       }
       out.outliers = out.outliers.sort((a, b) => b.mape - a.mape).slice(0, OUTLIERS_KEPT);
-      await upsertAccuracy(pool, input.environment, input.accuracyRunId, acc);
+      await withTransaction(pool, async (c) => {
+        await upsertAccuracy(c, input.environment, input.accuracyRunId, acc);
+        await upsertShadowAccuracy(c, input.environment, input.accuracyRunId, shadow);
+      });
       out.durationMs = performance.now() - started;
       return out;
     },

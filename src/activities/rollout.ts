@@ -8,6 +8,9 @@ import { renderChangelogEntry, renderPostDeploymentReport } from '../rollout/rep
 import type { Environment, GateResult, GateSpec, RolloutInput, RolloutStatus } from '../rollout/types';
 import { stabilityFor } from '../db/ops';
 import { appMetrics, rollbackReason } from '../ops/metrics';
+import { getEnvironmentConfig } from '../db/config-store';
+import { realisedRows, shadowRows } from '../db/shadow';
+import { compareShadow, type ShadowComparison } from '../rollout/shadow';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
 
@@ -89,6 +92,17 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
         if (g.measured !== null) appMetrics.gateMeasured.set({ environment: g.environment, gate: g.gate }, g.measured);
       }
       return results;
+    },
+
+    /**
+     * The shadow A/B so far: champion (what served each SKU) vs challenger over these cycles'
+     * backtests, and their realised errors where actuals for the forecast dates have arrived.
+     */
+    async compareShadowRuns(a: { environment: Environment; runIds: string[]; challenger: string }): Promise<ShadowComparison> {
+      const cfg = await getEnvironmentConfig(pool, a.environment);
+      const champion = cfg.ENABLE_HYBRID_FORECASTING ? cfg.SELECTION_POLICY : 'Prophet (hybrid off)';
+      const [rows, realised] = await Promise.all([shadowRows(pool, a.environment, a.runIds), realisedRows(pool, a.environment, a.runIds)]);
+      return compareShadow(rows, { champion, challenger: a.challenger, cycles: a.runIds.length, outlierThreshold: cfg.OUTLIER_MAPE_THRESHOLD, realised });
     },
 
     /** The release record: CHANGELOG_ops entry and POST_DEPLOYMENT_REPORT, kept in PostgreSQL. */

@@ -116,7 +116,8 @@ const forecast = z.object({
   sku: z.string(),
   environment: z.string(),
   runId: z.string(),
-  model: z.string(),
+  model: z.string().meta({ description: 'the model that made this forecast' }),
+  cohort: z.string().nullable().meta({ description: "the cohort of the SKU's model assignment in this run; null when the environment's policy served it" }),
   horizon: z.number().int(),
   intervalLevels: z.array(z.number()).optional().meta({ description: 'the levels whose bounds each point carries (with ?level=)' }),
   points: z.array(

@@ -24,6 +24,8 @@ export interface CachedForecast {
   environment: string;
   runId: string;
   model: string;
+  /** The cohort of the model assignment that served the SKU in the run; null when the environment's policy did. */
+  cohort: string | null;
   horizon: number;
   /** Interval levels the run stores (absent when none). */
   intervalLevels?: number[];
@@ -79,7 +81,7 @@ export async function readForecasts(
   for (const r of rows) {
     let f = out.get(r.sku_id);
     if (!f) {
-      f = { sku: r.sku_id, environment, runId, model: r.model, horizon, ...(levels.length ? { intervalLevels: levels } : {}), points: [] };
+      f = { sku: r.sku_id, environment, runId, model: r.model, cohort: r.cohort ?? null, horizon, ...(levels.length ? { intervalLevels: levels } : {}), points: [] };
       out.set(r.sku_id, f);
     }
     const p: ForecastPoint = { ds: r.ds, value: r.value };
@@ -333,7 +335,9 @@ export class ForecastReader {
 /** A cached value; it is only served for the environment's current run (callers compare runId). */
 function parse(raw: string): CachedForecast | undefined {
   try {
-    return JSON.parse(raw) as CachedForecast;
+    const f = JSON.parse(raw) as CachedForecast;
+    f.cohort ??= null; // written before forecasts named their cohort
+    return f;
   } catch {
     return undefined;
   }

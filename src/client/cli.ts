@@ -19,6 +19,7 @@ const commands = {
   doctor: () => require('./commands/doctor') as typeof import('./commands/doctor'),
   forecastFile: () => require('./commands/forecast-file') as typeof import('./commands/forecast-file'),
   forecastRun: () => require('./commands/forecast-run') as typeof import('./commands/forecast-run'),
+  models: () => require('./commands/models') as typeof import('./commands/models'),
   prefetch: () => require('./commands/prefetch') as typeof import('./commands/prefetch'),
   report: () => require('./commands/report') as typeof import('./commands/report'),
   rollout: () => require('./commands/rollout') as typeof import('./commands/rollout'),
@@ -111,6 +112,7 @@ export function buildProgram(): Command {
     .option('--batch-size <n>', 'SKUs per batch', int('--batch-size'))
     .option('--delay-ms <ms>', 'override STREAMING_BATCH_DELAY_MS for this run', int('--delay-ms'))
     .option('--policy <policy>', 'selection policy: plan, sbc, backtest-best or class-best')
+    .option('--shadow <model|policy>', 'also forecast and backtest this challenger beside what serves, stored apart and never served')
     .option('--skus <list>', 'comma-separated SKU subset')
     .action((o) => commands.forecastRun().forecastRunCommand(o));
   forecast
@@ -211,6 +213,7 @@ export function buildProgram(): Command {
     .option('--soak <duration>', 'staging soak window, e.g. 24h, 30s')
     .option('--monitor <duration>', 'production monitoring window')
     .option('--cycles <n>', 'validation forecast cycles', int('--cycles'))
+    .option('--shadow <model|policy>', 'shadow A/B: forecast and backtest this challenger beside what serves in every validation cycle, never served')
     .option('--approval-timeout <duration>', 'NO-GO when sign-offs and GO have not come in by then')
     .option('--author <who>', 'who starts it', process.env.USER || 'cli')
     .option('--description <text>', 'what the release changes')
@@ -276,6 +279,40 @@ export function buildProgram(): Command {
     .requiredOption('--date <date>', 'the UTC day, YYYY-MM-DD')
     .option('--format <format>', 'md or html', 'md')
     .action((o) => commands.report().reportDailyCommand(o));
+
+  const models = program.command('models').description('what serves each SKU: its model assignment (model or policy, cohort, release), else the environment\'s policy');
+  models
+    .command('list')
+    .description('every SKU (or one) with the model of its latest forecast and where it comes from')
+    .addOption(envOption())
+    .option('--sku <id>', 'one SKU')
+    .option('--json', 'an array of {sku, model, source, cohort, release, since}')
+    .action((o) => commands.models().modelsList(o));
+  models
+    .command('assign')
+    .description('serve these SKUs by a model or a policy instead of the environment\'s policy')
+    .addOption(envOption())
+    .argument('<skus...>')
+    .requiredOption('--serves <model|policy>', 'a model (Prophet, CrostonSBA, ...) or a policy (plan, class-best, ...)')
+    .option('--cohort <name>', 'cohort the SKUs belong to')
+    .option('--by <who>', 'who makes the change', process.env.USER || 'cli')
+    .option('--reason <text>', 'why')
+    .action((skus, o) => commands.models().modelsAssign(skus, o));
+  models
+    .command('unassign')
+    .description('put these SKUs back on the environment\'s policy')
+    .addOption(envOption())
+    .argument('<skus...>')
+    .option('--by <who>', 'who makes the change', process.env.USER || 'cli')
+    .option('--reason <text>', 'why')
+    .action((skus, o) => commands.models().modelsUnassign(skus, o));
+  models
+    .command('history')
+    .description('audit trail of assignment changes')
+    .addOption(envOption())
+    .option('--sku <id>', 'one SKU')
+    .option('--limit <n>', 'rows', int('--limit'), 50)
+    .action((o) => commands.models().modelsHistory(o));
 
   program
     .command('stability')

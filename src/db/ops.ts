@@ -156,7 +156,7 @@ export async function getDailySnapshot(pool: Pool, environment: string, day: str
 /** Rollouts active in [from, to) with their gate evaluations and decisions, oldest first. */
 export async function rolloutTimelines(pool: Pool, from: Date, to: Date): Promise<RolloutTimeline[]> {
   const { rows } = await pool.query(
-    `SELECT release, plan, status, stage, decision, started_at, finished_at FROM rollouts
+    `SELECT release, plan, status, stage, decision, started_at, finished_at, shadow FROM rollouts
      WHERE started_at < $2 AND (finished_at IS NULL OR finished_at >= $1) ORDER BY started_at`,
     [from, to],
   );
@@ -193,6 +193,7 @@ export async function rolloutTimelines(pool: Pool, from: Date, to: Date): Promis
         at: iso(g.evaluated_at)!,
       })),
       events,
+      shadow: r.shadow ?? null,
     });
   }
   return out;

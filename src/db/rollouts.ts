@@ -27,9 +27,9 @@ export async function updateRollout(pool: Pool, s: RolloutStatus): Promise<void>
   const decision = { decision: s.decision ?? null, approvals: s.approvals.received, rollback: s.rollback ?? null };
   await pool.query(
     `UPDATE rollouts SET status = $2, stage = $3, snapshot = $4, decision = $5,
-       finished_at = CASE WHEN $6 THEN COALESCE(finished_at, now()) ELSE NULL END
+       finished_at = CASE WHEN $6 THEN COALESCE(finished_at, now()) ELSE NULL END, shadow = $7
      WHERE release = $1`,
-    [s.release, s.state, s.stage, JSON.stringify(snapshot), JSON.stringify(decision), FINISHED.includes(s.state)],
+    [s.release, s.state, s.stage, JSON.stringify(snapshot), JSON.stringify(decision), FINISHED.includes(s.state), s.shadow ? JSON.stringify(s.shadow) : null],
   );
 }
 

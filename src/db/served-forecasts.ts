@@ -10,13 +10,14 @@ export async function currentRunId(pool: Pool, environment: string): Promise<str
   return rows[0]?.run_id ?? null;
 }
 
-/** The run's first `horizon` days of each SKU, with the run's interval levels on every row (no extra round trip). */
+/** The run's first `horizon` days of each SKU, with the run's interval levels and the SKU's cohort in the run on every row (no extra round trip). */
 export async function runForecastRows(pool: Pool, environment: string, runId: string, skus: string[], horizon: number) {
-  const { rows } = await pool.query<{ sku_id: string; ds: string; model: string; value: number; levels: number[] | null }>(
-    `SELECT sku_id, ds, model, value, (SELECT interval_levels FROM forecast_runs WHERE id = $2) AS levels FROM (
+  const { rows } = await pool.query<{ sku_id: string; ds: string; model: string; value: number; levels: number[] | null; cohort: string | null }>(
+    `SELECT f.sku_id, ds, model, value, (SELECT interval_levels FROM forecast_runs WHERE id = $2) AS levels, ra.cohort FROM (
        SELECT sku_id, ds, model, value, row_number() OVER (PARTITION BY sku_id ORDER BY ds) AS n
        FROM forecasts WHERE environment = $1 AND run_id = $2 AND sku_id = ANY($3)
-     ) f WHERE n <= $4 ORDER BY sku_id, ds`,
+     ) f LEFT JOIN run_assignments ra ON ra.run_id = $2 AND ra.sku_id = f.sku_id
+     WHERE n <= $4 ORDER BY f.sku_id, ds`,
     [environment, runId, skus, horizon],
   );
   return rows;

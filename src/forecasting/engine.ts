@@ -62,28 +62,45 @@ export function predictIntervals(
  * at zero); forecasts are never negative.
  */
 export function forecastSku(series: SeriesInput, opts: ForecastOptions): SkuForecast {
+  return forecastChoice(series, chooseModel(series, opts), opts);
+}
+
+/** The model picked for a SKU and its parameters: the first half of forecastSku. */
+export interface ModelChoice {
+  model: ModelName;
+  params: ModelParams;
+  demandClass: DemandClass;
+  reason: string;
+  horizon: number;
+}
+
+export function chooseModel(series: SeriesInput, opts: ForecastOptions): ModelChoice {
   validateSeries(series);
   const h = validateHorizon(series.id, opts.horizon);
   const seasonLength = opts.params?.seasonLength ?? defaultSeasonLength(series.freqDays);
   const params: ModelParams = { ...opts.params, seasonLength };
-  let model: ModelName;
-  let modelParams = params;
-  let reason = 'requested';
-  let demandClass: DemandClass;
   if (opts.model !== undefined) {
-    model = validateModelName(series.id, opts.model);
-    demandClass = classifyDemand(series.y, { cv2: opts.selection?.cvSquaredThreshold });
-  } else {
-    const sel = selectModel(series, opts.selection, { horizon: h, seasonLength, params });
-    ({ model, demandClass, reason } = sel);
-    modelParams = sel.params;
+    const model = validateModelName(series.id, opts.model);
+    checkLength(series, model, seasonLength);
+    return { model, params, demandClass: classifyDemand(series.y, { cv2: opts.selection?.cvSquaredThreshold }), reason: 'requested', horizon: h };
   }
-  checkLength(series, model, seasonLength);
-  const forecast = predict(series, model, modelParams, h);
+  const sel = selectModel(series, opts.selection, { horizon: h, seasonLength, params });
+  checkLength(series, sel.model, seasonLength);
+  return { model: sel.model, params: sel.params, demandClass: sel.demandClass, reason: sel.reason, horizon: h };
+}
+
+/** Fits the chosen model and forecasts, with intervals when levels are given: the second half. */
+export function forecastChoice(series: SeriesInput, choice: ModelChoice, opts: Pick<ForecastOptions, 'levels' | 'nWindows' | 'shortIntervals'>): SkuForecast {
+  const { model, params, demandClass, reason, horizon } = choice;
+  const forecast = predict(series, model, params, horizon);
   const out: SkuForecast = { model, demandClass, forecast, reason };
   if (opts.levels?.length) {
-    const windows = conformalWindows(series.y.length, h, opts.nWindows ?? DEFAULT_CONFORMAL_WINDOWS);
-    if (windows >= 2 || opts.shortIntervals !== 'omit') out.intervals = predictIntervals(series, model, modelParams, forecast, opts.levels, opts.nWindows);
+    const windows = conformalWindows(series.y.length, horizon, opts.nWindows ?? DEFAULT_CONFORMAL_WINDOWS);
+    if (windows >= 2 || opts.shortIntervals !== 'omit') out.intervals = predictIntervals(series, model, params, forecast, opts.levels, opts.nWindows);
   }
   return out;
 }
+
+/** Same model and parameters: one fit serves both. */
+export const sameChoice = (a: ModelChoice, b: ModelChoice): boolean =>
+  a.model === b.model && a.horizon === b.horizon && JSON.stringify(a.params) === JSON.stringify(b.params);

@@ -1,4 +1,5 @@
 import { barChart, esc } from '../client/html-report';
+import type { PolicyFigures, ShadowComparison } from '../rollout/shadow';
 import { planThreshold, rate, renderSnapshotMarkdown, snapshotSummary, type DailySnapshot, type RolloutTimeline } from './snapshot';
 import type { StabilityReport } from './stability';
 
@@ -38,6 +39,32 @@ function perDay(days: DailySnapshot[], pick: (s: ReturnType<typeof snapshotSumma
 }
 
 /** A rollout on a time axis: one row per gate and environment, a dot per evaluation, a line per decision. */
+const CHAMPION = '#4a7fb5';
+const CHALLENGER = '#e67e22';
+
+/**
+ * The shadow A/B of a rollout: per demand class (and overall) the plan's MAPE and the outlier count,
+ * champion (blue, before) beside challenger (orange, after).
+ */
+export function shadowFigures(sh: ShadowComparison): string[] {
+  const groups = [['overall', sh.overall] as const, ...Object.entries(sh.byClass)];
+  const bars = (value: (f: PolicyFigures) => number | null, unit: string): Bar[] =>
+    groups.flatMap(([cls, f]) =>
+      (['champion', 'challenger'] as const).flatMap((side) => {
+        const v = value(f[side]);
+        const name = side === 'champion' ? sh.champion : sh.challenger;
+        return v === null ? [] : [{ label: `${cls} ${side === 'champion' ? 'before' : 'after'}`, value: v, color: side === 'champion' ? CHAMPION : CHALLENGER, title: `${cls}, ${name}: ${+v.toFixed(2)} ${unit} (${f[side].skus} SKU rows)` }];
+      }),
+    );
+  const mape = bars((f) => f.mape, '%');
+  const outliers = bars((f) => f.outlierCount, 'outlier SKUs');
+  const caption = `over ${sh.cycles} cycle(s): ${sh.champion} (blue, before) vs ${sh.challenger} (orange, after)`;
+  return [
+    figure(`Shadow A/B, plan MAPE per demand class ${caption}`, mape.length, barChart(mape, { yLabel: 'MAPE %', height: 220, refLine: { value: 20, label: 'P3: overall < 20%' } })),
+    figure(`Shadow A/B, outlier SKUs per demand class ${caption}`, outliers.length, barChart(outliers, { yLabel: 'SKUs', height: 220, refLine: { value: 3, label: 'P3: <= 3' } })),
+  ];
+}
+
 export function rolloutTimelineSvg(r: RolloutTimeline, now: string): { svg: string; points: number } {
   const start = Date.parse(r.startedAt);
   const end = Math.max(start + 1000, Date.parse(r.finishedAt ?? now), ...r.gates.map((g) => Date.parse(g.at)), ...r.events.map((e) => Date.parse(e.at)));
@@ -134,7 +161,8 @@ export function renderOpsReport(d: OpsReportData, now = new Date().toISOString()
 
   const rollouts = d.rollouts.map((r) => {
     const t = rolloutTimelineSvg(r, now);
-    return figure(`Rollout ${r.release}${r.plan ? ` (${r.plan})` : ''}: ${r.status}, stage ${r.stage}`, t.points, t.svg);
+    const timeline = figure(`Rollout ${r.release}${r.plan ? ` (${r.plan})` : ''}: ${r.status}, stage ${r.stage}`, t.points, t.svg);
+    return r.shadow ? [timeline, ...shadowFigures(r.shadow)].join('\n') : timeline;
   });
 
   const s = d.stability;

@@ -1,5 +1,6 @@
 import { PLANS } from '../rollout/plans';
 import type { GateName } from '../rollout/types';
+import type { ShadowComparison } from '../rollout/shadow';
 import type { StabilityReport } from './stability';
 
 /**
@@ -40,6 +41,8 @@ export interface RolloutTimeline {
   finishedAt: string | null;
   gates: { environment: string; gate: string; status: string; measured: number | null; threshold: number | null; comparator: string | null; at: string }[];
   events: { at: string; kind: string; text: string }[];
+  /** The rollout's shadow A/B, when it ran one. */
+  shadow?: ShadowComparison | null;
 }
 
 /** The plan's pass criterion for a metric (first plan that gates on it), e.g. peak memory < 62. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ENVIRONMENTS, parseAssignments, parseChanges, SELECTION_POLICIES } from '../config/schema';
 import { isValidIsoDate } from '../forecasting/dates';
+import { isServes, SERVES_VALUES } from '../forecasting/serves';
 import { getPlan, isPrefetchKey, type RolloutPlan } from './plans';
 import { COMPARATORS, GATE_NAMES, type ConfigValue, type RolloutInput } from './types';
 
@@ -71,6 +72,7 @@ const inputSchema = z
         .strict()
         .optional(),
       prefetch: z.boolean().optional(),
+      shadow: z.object({ challenger: z.string().refine(isServes, { error: (iss) => `shadow challenger ${JSON.stringify(iss.input)} is neither a model nor a policy (${SERVES_VALUES.join(', ')})` }) }).strict().optional(),
     }),
     gates: z.array(gateSchema),
     productionGates: z.array(gateSchema).optional(),
@@ -122,6 +124,8 @@ export interface PlanOverrides {
   monitorCycles?: number;
   postDeployPrefetch?: boolean;
   signOffs?: string[];
+  /** Shadow A/B challenger (model or policy) in every validation cycle. */
+  shadow?: string;
 }
 
 /** A kickoff plan with a rehearsal's overrides, validated: what `neuro rollout start` starts. */
@@ -147,6 +151,7 @@ export function planToInput(planOrName: RolloutPlan | string, o: PlanOverrides):
       baselineCycles: o.baselineCycles ?? plan.validation.baselineCycles,
       ...(o.forecast ? { forecast: o.forecast } : {}),
       prefetch: plan.validation.prefetch ?? Object.keys(changes).some(isPrefetchKey),
+      ...(o.shadow ? { shadow: { challenger: o.shadow } } : {}),
     },
     gates: o.gates ?? plan.gates,
     signOffs: o.signOffs ?? plan.signOffs,

@@ -4,6 +4,7 @@
  */
 
 import type { Environment } from '../config/schema';
+import type { ShadowComparison } from './shadow';
 
 export type { Environment };
 /** A config value as stored (JSON); null in a snapshot = no override (the key is on its default). */
@@ -75,6 +76,8 @@ export interface ValidationSpec {
   forecast?: { batchSize?: number; skus?: string[]; policy?: string; runDate?: string };
   /** Run a prefetch child after each cycle (default: when a changed key is a prefetch key). */
   prefetch?: boolean;
+  /** Shadow A/B: every validation cycle also forecasts and backtests this challenger (model or policy), never served. */
+  shadow?: { challenger: string };
 }
 
 export interface MonitorSpec {
@@ -218,5 +221,7 @@ export interface RolloutStatus {
   timeline: TimelineEntry[];
   /** Keys a rollback did not restore because someone else had changed them (see RestoreConflict). */
   conflicts?: RestoreConflict[];
+  /** The shadow A/B of the validation cycles (when the input asks for one). */
+  shadow?: ShadowComparison;
   error?: string;
 }

@@ -24,6 +24,8 @@ export interface BacktestInput {
   outlierThreshold?: number;
   batchSize?: number;
   skus?: string[];
+  /** Shadow A/B: also backtest this challenger (model or policy) on the same windows. */
+  shadow?: string;
   /** Store the accuracy rows under this run id (default: this workflow's id). */
   accuracyRunId?: string;
   maxParallel?: number;
@@ -156,6 +158,7 @@ export async function backtest(input: BacktestInput, carried?: Carried): Promise
       model: input.model,
       outlierThreshold: input.outlierThreshold,
       skus: input.skus,
+      ...(input.shadow !== undefined ? { shadow: input.shadow } : {}),
     });
     prepared = p;
     status = 'running';
@@ -180,6 +183,7 @@ export async function backtest(input: BacktestInput, carried?: Carried): Promise
           model: p.model,
           selection: p.selection,
           outlierThreshold: p.outlierThreshold,
+          ...(p.shadow ? { shadow: p.shadow } : {}),
         });
         merge(totals, r);
         batchesDone++;

@@ -60,6 +60,11 @@ export interface ForecastRunInput {
   trigger?: string;
   /** Batches per workflow execution before continue-as-new; default BATCHES_PER_EXECUTION (100). */
   batchesPerExecution?: number;
+  /**
+   * Shadow A/B: a challenger (a model, or a policy run with hybrid on) forecast beside what serves
+   * every SKU, stored apart and never served, and backtested on the same windows in the accuracy step.
+   */
+  shadow?: string;
 }
 
 export interface ForecastRunResult {
@@ -157,7 +162,7 @@ export async function forecastRun(input: ForecastRunInput, carried?: Carried): P
 
   let p: PreparedRun;
   try {
-    p = run.prepared ?? (await acts.prepareForecastRun({ runId, environment, runDate, batchSize: input.batchSize, delayMs: input.delayMs, horizon: input.horizon, policy: input.policy, maxParallel: input.maxParallel, skus: input.skus }));
+    p = run.prepared ?? (await acts.prepareForecastRun({ runId, environment, runDate, batchSize: input.batchSize, delayMs: input.delayMs, horizon: input.horizon, policy: input.policy, maxParallel: input.maxParallel, skus: input.skus, ...(input.shadow !== undefined ? { shadow: input.shadow } : {}) }));
     run.prepared = p;
   } catch (err) {
     setStatus('failed');
@@ -199,7 +204,7 @@ export async function forecastRun(input: ForecastRunInput, carried?: Carried): P
         if (run.paused) await condition(() => !run.paused);
         run.inFlight++;
         const t0 = Date.now();
-        const r = await batchActs.named(`batch ${batchIndex + 1}/${p.batches}`).forecastBatch({ runId, environment, runDate, batchIndex, horizon: p.horizon, selection: p.selection, memoryLimitMb: p.memoryLimitMb });
+        const r = await batchActs.named(`batch ${batchIndex + 1}/${p.batches}`).forecastBatch({ runId, environment, runDate, batchIndex, horizon: p.horizon, selection: p.selection, memoryLimitMb: p.memoryLimitMb, ...(p.shadow ? { shadow: p.shadow } : {}) });
         run.inFlight--;
         countBatch(c, r, Date.now() - t0);
         showProgress();
@@ -275,7 +280,7 @@ async function finishRun({ input, runId, environment, runDate, startedAtMs, exec
   if (accuracySource === 'backtest') {
     setStatus('backtesting');
     acc = await executeChild(backtest, {
-      args: [{ environment, runDate, policy: p.selection.policy, batchSize: p.batchSize, horizon: p.horizon, skus: input.skus, accuracyRunId: runId }],
+      args: [{ environment, runDate, policy: p.selection.policy, batchSize: p.batchSize, horizon: p.horizon, skus: input.skus, accuracyRunId: runId, ...(p.shadow ? { shadow: p.shadow } : {}) }],
       workflowId: backtestChildId(runId),
       staticSummary: `accuracy backtest of ${runId}: ${p.skus} SKUs`,
     });

@@ -50,7 +50,7 @@ import { RELEASE_TAG, STAGE, STATUS } from './search-attributes';
  */
 
 const RECORD_OPTIONS = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '10s' } } as const;
-const { prepareRollout, recordRollout, writeReleaseRecord, releaseKeyClaims } = proxyActivities<Activities>(RECORD_OPTIONS);
+const { compareShadowRuns, prepareRollout, recordRollout, writeReleaseRecord, releaseKeyClaims } = proxyActivities<Activities>(RECORD_OPTIONS);
 // Config reads and writes are small transactions: short timeouts and fast retries keep a rollback in seconds.
 const CONFIG_OPTIONS = { startToCloseTimeout: '20s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' } } as const;
 const { snapshotConfig } = proxyActivities<Activities>(CONFIG_OPTIONS);
@@ -71,10 +71,12 @@ interface Rollout {
   input: RolloutInput;
   /** Each restores one environment; false when a compare-and-set conflict left it as it is. */
   compensations: { environment: Environment; run: () => Promise<boolean> }[];
+  /** Staging cycles that ran the shadow A/B, compared after each. */
+  shadowRuns: string[];
 }
 
 export async function rollout(raw: RolloutInput): Promise<RolloutStatus> {
-  const ro: Rollout = { r: { st: rules.initialStatus(raw, workflowInfo().workflowId), goDecided: false }, input: raw, compensations: [] };
+  const ro: Rollout = { r: { st: rules.initialStatus(raw, workflowInfo().workflowId), goDecided: false }, input: raw, compensations: [], shadowRuns: [] };
   const { r } = ro;
   handleMessages(r);
 
@@ -270,13 +272,25 @@ async function applyTo({ r, input, compensations }: Rollout, environment: Enviro
   await recordRollout(r.st);
 }
 
-/** One forecastRun child (and in staging, for a prefetch change, a prefetch child after it). */
-async function forecastCycle({ r, input }: Rollout, environment: Environment, label: string): Promise<void> {
+/**
+ * One forecastRun child (and in staging, for a prefetch change, a prefetch child after it). A
+ * validation cycle of a rollout with a shadow A/B also forecasts the challenger, then compares.
+ */
+async function forecastCycle(ro: Rollout, environment: Environment, label: string, validation = false): Promise<void> {
+  const { r, input } = ro;
   const id = rolloutCycleId(r.st.workflowId, environment, label);
   log(r, `${label} started`, `forecastRun ${id}`);
   const cancellationType = ChildWorkflowCancellationType.TRY_CANCEL;
   const staticSummary = `${label} of rollout ${r.st.release} (${environment})`;
-  await executeChild(forecastRun, { workflowId: id, args: [{ environment, trigger: 'rollout', ...(input.validation.forecast ?? {}) }], cancellationType, staticSummary });
+  const shadow = validation ? input.validation.shadow : undefined;
+  const args = { environment, trigger: 'rollout', ...(input.validation.forecast ?? {}), ...(shadow ? { shadow: shadow.challenger } : {}) };
+  await executeChild(forecastRun, { workflowId: id, args: [args], cancellationType, staticSummary });
+  if (shadow) {
+    ro.shadowRuns.push(id);
+    r.st.shadow = await compareShadowRuns({ environment, runIds: ro.shadowRuns, challenger: shadow.challenger });
+    const { champion, challenger } = r.st.shadow.overall;
+    log(r, `shadow A/B after ${label}`, `MAPE ${r.st.shadow.champion} ${champion.mape?.toFixed(1)} vs ${shadow.challenger} ${challenger.mape?.toFixed(1)}, outliers ${champion.outlierCount} vs ${challenger.outlierCount}`);
+  }
   if (environment === 'staging' && input.validation.prefetch) {
     await executeChild(prefetch, { workflowId: cyclePrefetchId(id), args: [{ environment, trigger: 'rollout' }], cancellationType, staticSummary: `prefetch after ${staticSummary}` });
   }
@@ -315,7 +329,7 @@ async function watch(ro: Rollout, environment: Environment, w: WatchPlan, gates:
     }
     if (step.kind === 'cycle') {
       pos.cyclesDone = step.n;
-      await forecastCycle(ro, environment, `${environment === 'staging' ? 'validation' : 'monitor'}-cycle-${step.n}`);
+      await forecastCycle(ro, environment, `${environment === 'staging' ? 'validation' : 'monitor'}-cycle-${step.n}`, environment === 'staging');
     }
     const failed = await checkGates(ro, environment, gates, w.startMs, baseline);
     if (failed) return failed;

@@ -77,6 +77,7 @@ export interface ForecastRunOptions {
   delayMs?: number;
   policy?: string;
   skus?: string;
+  shadow?: string;
 }
 
 /** `neuro forecast run --env E [--wait]`. */
@@ -94,6 +95,7 @@ export async function forecastRunCommand(opts: ForecastRunOptions): Promise<void
       delayMs: opts.delayMs,
       policy: opts.policy,
       skus,
+      ...(opts.shadow ? { shadow: opts.shadow } : {}),
       trigger: 'cli',
     });
     console.log(`started forecastRun ${handle.workflowId}`);

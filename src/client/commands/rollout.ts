@@ -8,6 +8,7 @@ import { conflictText, liveLine, liveVsIntended, type LiveRow, type LiveValue } 
 import type { UpdateDefinition } from '@temporalio/common';
 import { planToInput, formatDuration, type PlanOverrides } from '../../rollout/input';
 import type { Environment, GateResult, RolloutStatus } from '../../rollout/types';
+import type { PolicyFigures, ShadowComparison } from '../../rollout/shadow';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import { approveUpdate, goUpdate, noGoUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
 import { connectTemporal, openDatabase, resolveInfra } from '../services';
@@ -99,6 +100,18 @@ async function queryStatus(client: Client, release: string): Promise<RolloutStat
 const gateLine = (g: GateResult) =>
   `    ${g.status.toUpperCase().padEnd(12)} ${g.gate.padEnd(22)} ${g.measured === null ? 'n/a' : +g.measured.toFixed(2)} ${g.unit} (${g.comparator} ${+g.threshold.toFixed(2)}) — ${g.detail}`;
 
+const fig = (x: number | null) => (x === null ? 'n/a' : x.toFixed(1));
+
+/** The shadow A/B as a small table: overall and per demand class, champion vs challenger. */
+function shadowLines(sh: ShadowComparison): string[] {
+  const row = (name: string, c: PolicyFigures, ch: PolicyFigures) =>
+    `    ${name.padEnd(13)} ${String(c.skus).padStart(5)}  MAPE ${fig(c.mape)} vs ${fig(ch.mape)}  WAPE ${fig(c.wape)} vs ${fig(ch.wape)}  RMSSE ${c.rmsse?.toFixed(3) ?? 'n/a'} vs ${ch.rmsse?.toFixed(3) ?? 'n/a'}  outliers ${c.outlierCount} vs ${ch.outlierCount} (avg MAPE ${fig(c.outlierMape)} vs ${fig(ch.outlierMape)})`;
+  const lines = [`  shadow A/B over ${sh.cycles} cycle(s): champion ${sh.champion} vs challenger ${sh.challenger}`, row('overall', sh.overall.champion, sh.overall.challenger)];
+  for (const [cls, f] of Object.entries(sh.byClass)) lines.push(row(cls, f.champion, f.challenger));
+  if (sh.realised) lines.push(`    realised      ${sh.realised.days} SKU-days  WAPE ${fig(sh.realised.champion.wape)} vs ${fig(sh.realised.challenger.wape)}  MAPE ${fig(sh.realised.champion.mape)} vs ${fig(sh.realised.challenger.mape)}`);
+  return lines;
+}
+
 export function formatStatus(s: RolloutStatus, live: LiveRow[] = [], reverts: RevertRow[] = []): string[] {
   const lines = [`${s.release}: stage ${s.stage}, state ${s.state}${s.plan ? ` (plan ${s.plan})` : ''}, author ${s.author}`];
   lines.push(`  changes: ${Object.entries(s.changes.requested).map(([k, v]) => `${k}=${v}`).join(', ')}`);
@@ -125,6 +138,7 @@ export function formatStatus(s: RolloutStatus, live: LiveRow[] = [], reverts: Re
       `  rollback: ${s.rollback.automatic ? 'automatic' : `by ${s.rollback.by}`} — ${s.rollback.reason}; restored ${s.rollback.restored.join(', ') || 'nothing'}${s.rollback.durationMs !== undefined ? ` in ${s.rollback.durationMs} ms` : ''}`,
     );
   }
+  if (s.shadow) lines.push(...shadowLines(s.shadow));
   const d = s.deadlines;
   if (s.state === 'awaiting-approval' && d.approvalDeadline) lines.push(`  approval deadline: ${d.approvalDeadline} (then NO-GO)`);
   if (s.stage === 'soak' || s.stage === 'validate') lines.push(`  soak ends: ${d.soakEndsAt}`);

@@ -1,0 +1,163 @@
+import type { Pool, PoolClient } from 'pg';
+import { withTransaction } from './pool';
+
+/**
+ * Per-SKU model assignments (migration 012): what serves a SKU in an environment instead of its
+ * policy, with the cohort and release that set it; every change is a history row. Writes of one
+ * (environment, SKU) are serialised and a write that changes nothing writes nothing, like config.
+ */
+
+type Queryable = Pool | PoolClient;
+
+export interface Assignment {
+  sku: string;
+  serves: string;
+  cohort: string | null;
+  release: string | null;
+  since: string;
+  setBy: string;
+}
+
+/** One SKU's assignment to write; serves null removes it (the SKU goes back to the environment's policy). */
+export interface AssignmentChange {
+  sku: string;
+  serves: string | null;
+  cohort?: string | null;
+  release?: string | null;
+}
+
+export interface AssignmentWrite {
+  environment: string;
+  changes: AssignmentChange[];
+  by: string;
+  reason?: string;
+}
+
+export interface AssignmentHistoryRow {
+  sku: string;
+  oldServes: string | null;
+  newServes: string | null;
+  oldCohort: string | null;
+  newCohort: string | null;
+  release: string | null;
+  changedBy: string;
+  reason: string | null;
+  changedAt: string;
+}
+
+type Row = { sku_id: string; serves: string; cohort: string | null; release: string | null; since: Date; set_by: string };
+const toAssignment = (r: Row): Assignment => ({ sku: r.sku_id, serves: r.serves, cohort: r.cohort, release: r.release, since: r.since.toISOString(), setBy: r.set_by });
+
+/**
+ * Writes the changes in one transaction (all or nothing); returns how many rows changed. Unknown
+ * SKUs fail the whole write naming them (the foreign key would, with a less helpful message).
+ */
+export async function writeAssignments(pool: Pool, w: AssignmentWrite): Promise<{ changed: number; unchanged: number }> {
+  const skus = w.changes.map((c) => c.sku);
+  if (new Set(skus).size !== skus.length) throw new RangeError('a SKU is listed twice in one assignment write');
+  return withTransaction(pool, async (c) => {
+    const unknown = await c.query<{ id: string }>('SELECT s AS id FROM unnest($1::text[]) s WHERE NOT EXISTS (SELECT 1 FROM skus WHERE id = s) ORDER BY 1 LIMIT 10', [skus]);
+    if (unknown.rows.length) throw new RangeError(`unknown SKU ${unknown.rows.map((r) => r.id).join(', ')}`);
+    // Sorted so two writers take the per-SKU locks in the same order (no deadlock).
+    const sorted = [...w.changes].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+    let changed = 0;
+    for (const ch of sorted) {
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`assignment:${w.environment}:${ch.sku}`]);
+      const cur = (await c.query<Row>('SELECT * FROM model_assignments WHERE environment = $1 AND sku_id = $2', [w.environment, ch.sku])).rows[0];
+      const cohort = ch.serves === null ? null : (ch.cohort ?? null);
+      const release = ch.serves === null ? null : (ch.release ?? null);
+      if ((cur?.serves ?? null) === ch.serves && (cur?.cohort ?? null) === cohort && (cur?.release ?? null) === release) continue;
+      if (ch.serves === null) {
+        await c.query('DELETE FROM model_assignments WHERE environment = $1 AND sku_id = $2', [w.environment, ch.sku]);
+      } else {
+        await c.query(
+          `INSERT INTO model_assignments (environment, sku_id, serves, cohort, release, set_by) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (environment, sku_id) DO UPDATE SET serves = EXCLUDED.serves, cohort = EXCLUDED.cohort,
+             release = EXCLUDED.release, set_by = EXCLUDED.set_by, since = now()`,
+          [w.environment, ch.sku, ch.serves, cohort, release, w.by],
+        );
+      }
+      await c.query(
+        `INSERT INTO model_assignment_history (environment, sku_id, old_serves, new_serves, old_cohort, new_cohort, release, changed_by, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [w.environment, ch.sku, cur?.serves ?? null, ch.serves, cur?.cohort ?? null, cohort, ch.release ?? cur?.release ?? null, w.by, w.reason ?? null],
+      );
+      changed++;
+    }
+    return { changed, unchanged: w.changes.length - changed };
+  });
+}
+
+/** The assignments of these SKUs (all of the environment's without a list). */
+export async function assignmentsOf(c: Queryable, environment: string, skus?: string[]): Promise<Map<string, Assignment>> {
+  const { rows } = await c.query<Row>(
+    'SELECT * FROM model_assignments WHERE environment = $1 AND ($2::text[] IS NULL OR sku_id = ANY($2)) ORDER BY sku_id',
+    [environment, skus ?? null],
+  );
+  return new Map(rows.map((r) => [r.sku_id, toAssignment(r)]));
+}
+
+/** SKUs of a cohort. */
+export async function cohortSkus(c: Queryable, environment: string, cohort: string): Promise<string[]> {
+  const { rows } = await c.query<{ sku_id: string }>('SELECT sku_id FROM model_assignments WHERE environment = $1 AND cohort = $2 ORDER BY sku_id', [environment, cohort]);
+  return rows.map((r) => r.sku_id);
+}
+
+export async function assignmentHistory(pool: Pool, environment: string, sku: string | undefined, limit: number): Promise<AssignmentHistoryRow[]> {
+  const { rows } = await pool.query<{
+    sku_id: string; old_serves: string | null; new_serves: string | null; old_cohort: string | null; new_cohort: string | null;
+    release: string | null; changed_by: string; reason: string | null; changed_at: Date;
+  }>(
+    `SELECT * FROM model_assignment_history WHERE environment = $1 AND ($2::text IS NULL OR sku_id = $2) ORDER BY id DESC LIMIT $3`,
+    [environment, sku ?? null, limit],
+  );
+  return rows.map((r) => ({
+    sku: r.sku_id, oldServes: r.old_serves, newServes: r.new_serves, oldCohort: r.old_cohort, newCohort: r.new_cohort,
+    release: r.release, changedBy: r.changed_by, reason: r.reason, changedAt: r.changed_at.toISOString(),
+  }));
+}
+
+/** Records what served the run's assigned SKUs (idempotent: a retried batch writes the same rows). */
+export async function recordRunAssignments(c: Queryable, runId: string, served: { sku: string; serves: string; cohort: string | null }[]): Promise<void> {
+  if (!served.length) return;
+  await c.query(
+    `INSERT INTO run_assignments (run_id, sku_id, serves, cohort)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])
+     ON CONFLICT (run_id, sku_id) DO UPDATE SET serves = EXCLUDED.serves, cohort = EXCLUDED.cohort`,
+    [runId, served.map((s) => s.sku), served.map((s) => s.serves), served.map((s) => s.cohort)],
+  );
+}
+
+export interface ServedModel {
+  sku: string;
+  /** The model of the SKU's forecast in the environment's current run (null: none yet). */
+  model: string | null;
+  source: 'assignment' | 'policy';
+  cohort: string | null;
+  release: string | null;
+  since: string | null;
+}
+
+/** Every SKU of the catalogue (or one) with what serves it: `neuro models list`. */
+export async function servedModels(pool: Pool, environment: string, sku?: string): Promise<ServedModel[]> {
+  const { rows } = await pool.query<{ sku_id: string; model: string | null; serves: string | null; cohort: string | null; release: string | null; since: Date | null }>(
+    `SELECT s.id AS sku_id, f.model, a.serves, a.cohort, a.release, a.since
+     FROM skus s
+     LEFT JOIN model_assignments a ON a.environment = $1 AND a.sku_id = s.id
+     LEFT JOIN LATERAL (
+       SELECT model FROM forecasts WHERE environment = $1 AND sku_id = s.id
+         AND run_id = (SELECT run_id FROM current_forecast_run WHERE environment = $1) LIMIT 1
+     ) f ON true
+     WHERE $2::text IS NULL OR s.id = $2
+     ORDER BY s.id`,
+    [environment, sku ?? null],
+  );
+  return rows.map((r) => ({
+    sku: r.sku_id,
+    model: r.model,
+    source: r.serves === null ? 'policy' : 'assignment',
+    cohort: r.cohort,
+    release: r.release,
+    since: r.since ? r.since.toISOString() : null,
+  }));
+}
