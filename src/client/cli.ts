@@ -211,6 +211,8 @@ export function buildProgram(): Command {
     .option('--monitor <duration>', 'production monitoring window')
     .option('--cycles <n>', 'validation forecast cycles', int('--cycles'))
     .option('--approval-timeout <duration>', 'NO-GO when sign-offs and GO have not come in by then')
+    .option('--confirm-timeout <duration>', 'when monitoring ends with gates inconclusive: roll back unless confirmed by then (default 24h)')
+    .option('--gate <criterion>', "NAME<OP>VALUE: replace a gate's threshold for this rollout or add a gate, e.g. 'mape<25' (repeatable; recorded with the author)", collect)
     .option('--author <who>', 'who starts it', process.env.USER || 'cli')
     .option('--description <text>', 'what the release changes')
     .action((o) => commands.rollout().rolloutStart(o));
@@ -229,6 +231,7 @@ export function buildProgram(): Command {
   for (const [name, fn] of [
     ['go', 'rolloutGo'],
     ['no-go', 'rolloutNoGo'],
+    ['confirm', 'rolloutConfirm'],
     ['rollback', 'rolloutRollback'],
   ] as const) {
     const cmd = rollout
