@@ -34,6 +34,8 @@ const TERMINAL: RolloutState[] = ['completed', 'rolled-back', 'no-go', 'failed']
 const str = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
 const isObject = (p: unknown): p is Record<string, unknown> => typeof p === 'object' && p !== null && !Array.isArray(p);
 const iso = (ms: number) => new Date(ms).toISOString();
+/** 4000 -> "4 s", 90000 -> "1.5 min", 86400000 -> "24 h". */
+const inUnits = (ms: number) => (ms < 60_000 ? `${+(ms / 1000).toFixed(1)} s` : ms < 3_600_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${+(ms / 3_600_000).toFixed(1)} h`);
 
 /** The status a rollout starts with, from its raw (not yet validated) input. */
 export function initialStatus(raw: RolloutInput | undefined, workflowId: string): RolloutStatus {
@@ -231,8 +233,7 @@ export const confirmTimeoutMs = (input: Pick<RolloutInput, 'confirmTimeoutMs'>):
 /** No `confirm` before the deadline: the system's rollback, naming the inconclusive gates and the deadline. */
 export function confirmTimedOut(r: RolloutRun, timeoutMs: number, at: number): void {
   const open = r.st.monitorEnd?.inconclusive ?? [];
-  const hours = `${+(timeoutMs / 3_600_000).toFixed(3)} h`;
-  const reason = `no confirm by the deadline ${r.st.deadlines.confirmDeadline ?? iso(at)} (${hours} after monitoring ended); production gates inconclusive: ${open.join(', ') || 'none'}`;
+  const reason = `no confirm by the deadline ${r.st.deadlines.confirmDeadline ?? iso(at)} (${inUnits(timeoutMs)} after monitoring ended); production gates inconclusive: ${open.join(', ') || 'none'}`;
   r.abort = { kind: 'rollback', by: 'system', reason, automatic: true, at };
   logEvent(r.st, at, 'confirm timed out', reason);
 }
