@@ -210,6 +210,7 @@ export function buildProgram(): Command {
     .option('--soak <duration>', 'staging soak window, e.g. 24h, 30s')
     .option('--monitor <duration>', 'production monitoring window')
     .option('--cycles <n>', 'validation forecast cycles', int('--cycles'))
+    .option('--monitor-cycles <n>', 'forecast cycles in production during monitoring (default 0: the daily schedule runs them)', int('--monitor-cycles'))
     .option('--approval-timeout <duration>', 'NO-GO when sign-offs and GO have not come in by then')
     .option('--confirm-timeout <duration>', 'when monitoring ends with gates inconclusive: roll back unless confirmed by then (default 24h)')
     .option('--gate <criterion>', "NAME<OP>VALUE: replace a gate's threshold for this rollout or add a gate, e.g. 'mape<25' (repeatable; recorded with the author)", collect)
