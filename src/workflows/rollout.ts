@@ -44,7 +44,8 @@ import { RELEASE_TAG, STAGE, STATUS } from './search-attributes';
 /**
  * The kickoff plan's runbook as one durable workflow: snapshot -> apply to staging -> validation
  * cycles -> gates over the soak window -> sign-offs and GO/NO-GO -> apply to production ->
- * post-deploy prefetch -> monitoring -> release record. Every config change pushes its
+ * post-deploy prefetch -> monitoring -> a confirm when a gate stayed inconclusive (no silent
+ * pass) -> release record. Every config change pushes its
  * compensation (restore the snapshot) right after it succeeds; a rollback (signal/update, a failed
  * gate, NO-GO, a failure) cancels the pipeline and runs the compensations in reverse.
  * The rules (who may send what when, the watch schedule, how it ends) are in src/rollout/decisions.ts.
