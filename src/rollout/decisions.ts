@@ -1,14 +1,14 @@
 import type { ApprovePayload, DecisionPayload, Environment, GateResult, GoPayload, RolloutInput, RolloutStage, RolloutState, RolloutStatus } from './types';
 
-/** How long a rollout holds for `confirm` after monitoring ends with gates inconclusive, unless the input says. */
-export const DEFAULT_CONFIRM_TIMEOUT_MS = 24 * 3_600_000;
-
 /**
  * The rollout's rules as pure functions, unit-tested without a server (test/unit/rollout-decisions.test.ts):
  * which message is refused and why, what each accepted message changes, when the watch loop runs a
  * cycle or a check, and how a rollout ends. The workflow (src/workflows/rollout.ts) only sequences
  * them with activities and timers. Times are passed in (workflow time), never read here.
  */
+
+/** How long a rollout holds for `confirm` after monitoring ends with gates inconclusive, unless the input says. */
+export const DEFAULT_CONFIRM_TIMEOUT_MS = 24 * 3_600_000;
 
 export type AbortKind = 'rollback' | 'gate' | 'no-go' | 'error';
 
