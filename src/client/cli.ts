@@ -214,7 +214,10 @@ export function buildProgram(): Command {
     .option('--monitor <duration>', 'production monitoring window')
     .option('--cycles <n>', 'validation forecast cycles', int('--cycles'))
     .option('--shadow <model|policy>', 'shadow A/B: forecast and backtest this challenger beside what serves in every validation cycle, never served')
+    .option('--monitor-cycles <n>', 'forecast cycles in production during monitoring (default 0: the daily schedule runs them)', int('--monitor-cycles'))
     .option('--approval-timeout <duration>', 'NO-GO when sign-offs and GO have not come in by then')
+    .option('--confirm-timeout <duration>', 'when monitoring ends with gates inconclusive: roll back unless confirmed by then (default 24h)')
+    .option('--gate <criterion>', "NAME<OP>VALUE: replace a gate's threshold for this rollout or add a gate, e.g. 'mape<25' (repeatable; recorded with the author)", collect)
     .option('--author <who>', 'who starts it', process.env.USER || 'cli')
     .option('--description <text>', 'what the release changes')
     .action((o) => commands.rollout().rolloutStart(o));
@@ -243,6 +246,7 @@ export function buildProgram(): Command {
   for (const [name, fn] of [
     ['go', 'rolloutGo'],
     ['no-go', 'rolloutNoGo'],
+    ['confirm', 'rolloutConfirm'],
     ['rollback', 'rolloutRollback'],
   ] as const) {
     const cmd = rollout

@@ -1,6 +1,7 @@
 import { formatDuration } from '../rollout/input';
 import type { RolloutInput } from '../rollout/types';
 import type { ForecastRunInput } from '../workflows/forecast-run';
+import { overrideLine } from '../workflows/rollout-details';
 
 /**
  * The static summary and details each starter gives its workflow: what the Temporal Web UI's
@@ -34,12 +35,16 @@ export function rolloutSummary(input: RolloutInput): string {
 
 /** The change set, the plan's windows, gates and sign-offs. */
 export function rolloutDetails(input: RolloutInput): string {
-  const gates = input.gates.map((g) => `${g.gate} ${g.comparator} ${g.threshold}${g.baselineFactor ? ` (and x${+g.baselineFactor.toFixed(3)} of baseline)` : ''}`);
+  const gates = input.gates.map(
+    (g) => `${g.gate} ${g.comparator} ${g.threshold}${g.baselineFactor ? ` (and x${+g.baselineFactor.toFixed(3)} of baseline)` : ''}${g.mustHaveData === false ? ' (may end without data)' : ''}`,
+  );
+  const overrides = (input.overrides ?? []).map(overrideLine);
   return [
     `**Changes**: ${Object.entries(input.changes).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')} (author ${input.author}${input.plan ? `, plan ${input.plan}` : ''})`,
     `**Staging**: ${input.validation.cycles} forecast cycles over a ${formatDuration(input.validation.soakMs)} soak, checks every ${formatDuration(input.validation.checkIntervalMs)}`,
     `**Gates**: ${gates.join('; ') || 'none'}`,
+    ...(overrides.length ? [`**Gate overrides**: ${overrides.join('; ')}`] : []),
     `**Sign-offs**: ${input.signOffs.join(', ') || 'none'}, then GO within ${formatDuration(input.approvalTimeoutMs)}`,
-    `**Production**: monitored for ${formatDuration(input.monitor.windowMs)}; any breached gate or a rollback signal restores every changed key`,
+    `**Production**: monitored for ${formatDuration(input.monitor.windowMs)}; any breached gate or a rollback signal restores every changed key; gates still inconclusive at the end wait for confirm (${formatDuration(input.confirmTimeoutMs ?? 86_400_000)}, then rollback)`,
   ].join('\n\n');
 }

@@ -170,10 +170,14 @@ export async function rolloutTimelines(pool: Pool, from: Date, to: Date): Promis
       decision?: { kind: string; by: string; reason: string; at: string } | null;
       approvals?: { role: string; by: string; at: string }[];
       rollback?: { by: string; reason: string; automatic: boolean; requestedAt: string } | null;
+      confirmation?: { by: string; reason: string; at: string; acceptedInconclusive?: string[] } | null;
     };
     const events = [
       ...(d.approvals ?? []).map((a) => ({ at: a.at, kind: 'sign-off', text: `${a.role} signed off (${a.by})` })),
       ...(d.decision ? [{ at: d.decision.at, kind: d.decision.kind, text: `${d.decision.kind.toUpperCase()} by ${d.decision.by}: ${d.decision.reason}` }] : []),
+      ...(d.confirmation
+        ? [{ at: d.confirmation.at, kind: 'confirm', text: `CONFIRM by ${d.confirmation.by} (inconclusive: ${d.confirmation.acceptedInconclusive?.join(', ') || 'none'}): ${d.confirmation.reason}` }]
+        : []),
       ...(d.rollback ? [{ at: d.rollback.requestedAt, kind: 'rollback', text: `${d.rollback.automatic ? 'automatic ' : ''}rollback by ${d.rollback.by}: ${d.rollback.reason}` }] : []),
     ].sort((a, b) => a.at.localeCompare(b.at));
     out.push({

@@ -24,7 +24,7 @@ const FINISHED = ['completed', 'rolled-back', 'no-go', 'failed'];
 
 export async function updateRollout(pool: Pool, s: RolloutStatus): Promise<void> {
   const snapshot = Object.fromEntries(Object.entries(s.changes.environments).map(([env, c]) => [env, c?.snapshot]));
-  const decision = { decision: s.decision ?? null, approvals: s.approvals.received, rollback: s.rollback ?? null };
+  const decision = { decision: s.decision ?? null, approvals: s.approvals.received, rollback: s.rollback ?? null, confirmation: s.confirmation ?? null };
   await pool.query(
     `UPDATE rollouts SET status = $2, stage = $3, snapshot = $4, decision = $5,
        finished_at = CASE WHEN $6 THEN COALESCE(finished_at, now()) ELSE NULL END, shadow = $7

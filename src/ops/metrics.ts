@@ -57,6 +57,7 @@ export function rollbackReason(r: { automatic: boolean; reason: string }): strin
   if (!r.automatic) return 'manual';
   const gate = /^gate failed in [a-z]+: ([a-z-]+):/.exec(r.reason)?.[1];
   if (gate) return `gate:${gate}`;
+  if (r.reason.startsWith('no confirm')) return 'confirm-timeout';
   return r.reason.startsWith('step failed') ? 'step-failed' : 'automatic';
 }
 

@@ -92,7 +92,7 @@ export function rolloutTimelineSvg(r: RolloutTimeline, now: string): { svg: stri
   const axisY = top + rows.length * rowH + 6;
   r.events.forEach((e, i) => {
     const ex = x(e.at);
-    const color = e.kind === 'rollback' || e.kind === 'no-go' ? '#c0392b' : e.kind === 'go' ? '#2e7d32' : '#4a7fb5';
+    const color = e.kind === 'rollback' || e.kind === 'no-go' ? '#c0392b' : e.kind === 'go' || e.kind === 'confirm' ? '#2e7d32' : '#4a7fb5';
     parts.push(
       `<line class="mark" x1="${ex}" x2="${ex}" y1="${top - 4}" y2="${axisY}" stroke="${color}" stroke-dasharray="3 2"><title>${esc(`${e.at} ${e.text}`)}</title></line>`,
       `<text x="${left}" y="${axisY + 12 + i * 14}" fill="${color}">${esc(`${e.at.slice(11, 19)} ${e.text}`.slice(0, 80))}</text>`,

@@ -7,6 +7,9 @@ import type { ApprovePayload, DecisionPayload, Environment, GateResult, GoPayloa
  * them with activities and timers. Times are passed in (workflow time), never read here.
  */
 
+/** How long a rollout holds for `confirm` after monitoring ends with gates inconclusive, unless the input says. */
+export const DEFAULT_CONFIRM_TIMEOUT_MS = 24 * 3_600_000;
+
 export type AbortKind = 'rollback' | 'gate' | 'no-go' | 'error';
 
 /** Why the pipeline stops: set by a message, a failed gate, NO-GO or a failure; then the saga runs. */
@@ -31,6 +34,8 @@ const TERMINAL: RolloutState[] = ['completed', 'rolled-back', 'no-go', 'failed']
 const str = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
 const isObject = (p: unknown): p is Record<string, unknown> => typeof p === 'object' && p !== null && !Array.isArray(p);
 const iso = (ms: number) => new Date(ms).toISOString();
+/** 4000 -> "4 s", 90000 -> "1.5 min", 86400000 -> "24 h". */
+const inUnits = (ms: number) => (ms < 60_000 ? `${+(ms / 1000).toFixed(1)} s` : ms < 3_600_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${+(ms / 3_600_000).toFixed(1)} h`);
 
 /** The status a rollout starts with, from its raw (not yet validated) input. */
 export function initialStatus(raw: RolloutInput | undefined, workflowId: string): RolloutStatus {
@@ -45,6 +50,7 @@ export function initialStatus(raw: RolloutInput | undefined, workflowId: string)
     changes: { requested: { ...(raw?.changes ?? {}) }, environments: {} },
     gates: {},
     approvals: { required: [...(raw?.signOffs ?? [])], received: [], missing: [...(raw?.signOffs ?? [])] },
+    overrides: [...(raw?.overrides ?? [])],
     deadlines: {},
     rejected: [],
     timeline: [],
@@ -87,7 +93,12 @@ export function refuseApprove(r: RolloutRun, p: unknown): string | undefined {
   return finishing(r);
 }
 
-const inconclusiveStagingGates = (st: RolloutStatus): GateResult[] => (st.gates.staging ?? []).filter((g) => g.status === 'inconclusive');
+/** Inconclusive gates that need data: a window ending with these is not a pass. */
+export const needData = (results: GateResult[] = []): GateResult[] => results.filter((g) => g.status === 'inconclusive' && g.mustHaveData !== false);
+/** Inconclusive gates the plan lets end without data (mustHaveData: false). */
+export const allowedNoData = (results: GateResult[] = []): GateResult[] => results.filter((g) => g.status === 'inconclusive' && g.mustHaveData === false);
+const inWords = (gs: GateResult[]) => gs.map((g) => `${g.gate} (${g.detail})`).join('; ');
+const names = (gs: GateResult[]) => gs.map((g) => g.gate);
 
 export function refuseGo(r: RolloutRun, p: unknown): string | undefined {
   const bad = refuseDecisionPayload(p) ?? finishing(r);
@@ -95,9 +106,9 @@ export function refuseGo(r: RolloutRun, p: unknown): string | undefined {
   if (r.goDecided) return 'GO has already been given';
   if (r.st.stage !== 'approval') return `GO is possible once the staging soak has passed its gates (stage now: ${r.st.stage})`;
   if (r.st.approvals.missing.length) return `sign-offs missing: ${r.st.approvals.missing.join(', ')}`;
-  const open = inconclusiveStagingGates(r.st);
+  const open = needData(r.st.gates.staging);
   if (open.length && (p as GoPayload).acceptInconclusive !== true) {
-    return `gates inconclusive: ${open.map((g) => `${g.gate} (${g.detail})`).join('; ')}; send GO with "acceptInconclusive": true to accept them`;
+    return `gates inconclusive: ${inWords(open)}; send GO with "acceptInconclusive": true to accept them`;
   }
   return undefined;
 }
@@ -113,6 +124,16 @@ export function refuseRollback(r: RolloutRun, p: unknown): string | undefined {
   return refuseDecisionPayload(p) ?? finishing(r);
 }
 
+export function refuseConfirm(r: RolloutRun, p: unknown): string | undefined {
+  const bad = refuseDecisionPayload(p) ?? finishing(r);
+  if (bad) return bad;
+  if (r.st.confirmation) return `already confirmed by ${r.st.confirmation.by}`;
+  if (r.st.state !== 'awaiting-confirmation') {
+    return `confirm is for a rollout whose production monitoring ended with gates inconclusive (state now: ${r.st.state}, stage ${r.st.stage})`;
+  }
+  return undefined;
+}
+
 // ---- transitions: an accepted message's effect on the run, and the reply -----------------------------
 
 export function approve(r: RolloutRun, p: ApprovePayload, at: number): string {
@@ -125,8 +146,16 @@ export function approve(r: RolloutRun, p: ApprovePayload, at: number): string {
 }
 
 export function go(r: RolloutRun, p: GoPayload, at: number): string {
-  const accepted = inconclusiveStagingGates(r.st).map((g) => g.gate);
-  const d = { kind: 'go' as const, by: str(p.by), reason: str(p.reason), at: iso(at), ...(accepted.length ? { acceptedInconclusive: accepted } : {}) };
+  const accepted = names(needData(r.st.gates.staging));
+  const allowed = names(allowedNoData(r.st.gates.staging));
+  const d = {
+    kind: 'go' as const,
+    by: str(p.by),
+    reason: str(p.reason),
+    at: iso(at),
+    ...(accepted.length ? { acceptedInconclusive: accepted } : {}),
+    ...(allowed.length ? { allowedInconclusive: allowed } : {}),
+  };
   r.st.decision = d;
   r.goDecided = true;
   logEvent(r.st, at, 'GO', `${d.by}: ${d.reason}${accepted.length ? ` (accepting inconclusive: ${accepted.join(', ')})` : ''}`);
@@ -140,6 +169,23 @@ export function noGo(r: RolloutRun, p: DecisionPayload, at: number): string {
   r.abort = { kind: 'no-go', by, reason, automatic: false, at };
   logEvent(r.st, at, 'NO-GO', `${by}: ${reason}`);
   return `NO-GO recorded by ${by}; restoring staging`;
+}
+
+/** The explicit decision to release although production gates stayed inconclusive: recorded like a GO. */
+export function confirm(r: RolloutRun, p: DecisionPayload, at: number): string {
+  const accepted = r.st.monitorEnd?.inconclusive ?? names(needData(r.st.gates.production));
+  const allowed = r.st.monitorEnd?.allowedInconclusive ?? [];
+  const d = {
+    kind: 'confirm' as const,
+    by: str(p.by),
+    reason: str(p.reason),
+    at: iso(at),
+    acceptedInconclusive: accepted,
+    ...(allowed.length ? { allowedInconclusive: allowed } : {}),
+  };
+  r.st.confirmation = d;
+  logEvent(r.st, at, 'confirmed', `${d.by}: ${d.reason} (accepting inconclusive: ${accepted.join(', ') || 'none'})`);
+  return `confirmed by ${d.by}: releasing ${r.st.release} with inconclusive production gates ${accepted.join(', ') || 'none'}`;
 }
 
 export function requestRollback(r: RolloutRun, p: DecisionPayload, at: number): void {
@@ -164,6 +210,32 @@ export function gateFailed(r: RolloutRun, environment: Environment, why: string,
 
 export function stepFailed(r: RolloutRun, message: string, at: number): void {
   r.abort = { kind: 'error', by: 'rollout', reason: `step failed: ${message}`, automatic: true, at };
+}
+
+/**
+ * Production monitoring ended without a failed gate: records which gates stayed inconclusive and
+ * returns those that need data (the rollout then holds for `confirm` or `rollback`); gates the plan
+ * lets end without data (mustHaveData: false) are recorded, and do not hold it.
+ */
+export function monitorEnded(r: RolloutRun, at: number): GateResult[] {
+  const results = r.st.gates.production ?? [];
+  const open = needData(results);
+  const allowed = allowedNoData(results);
+  if (!open.length && !allowed.length) return [];
+  r.st.monitorEnd = { at: iso(at), inconclusive: names(open), allowedInconclusive: names(allowed) };
+  if (allowed.length) logEvent(r.st, at, 'inconclusive allowed by the plan', `${inWords(allowed)} (mustHaveData: false)`);
+  if (open.length) logEvent(r.st, at, 'monitoring ended inconclusive', `${inWords(open)}; waiting for confirm or rollback`);
+  return open;
+}
+
+export const confirmTimeoutMs = (input: Pick<RolloutInput, 'confirmTimeoutMs'>): number => input.confirmTimeoutMs ?? DEFAULT_CONFIRM_TIMEOUT_MS;
+
+/** No `confirm` before the deadline: the system's rollback, naming the inconclusive gates and the deadline. */
+export function confirmTimedOut(r: RolloutRun, timeoutMs: number, at: number): void {
+  const open = r.st.monitorEnd?.inconclusive ?? [];
+  const reason = `no confirm by the deadline ${r.st.deadlines.confirmDeadline ?? iso(at)} (${inUnits(timeoutMs)} after monitoring ended); production gates inconclusive: ${open.join(', ') || 'none'}`;
+  r.abort = { kind: 'rollback', by: 'system', reason, automatic: true, at };
+  logEvent(r.st, at, 'confirm timed out', reason);
 }
 
 /** The state a rollout ends in. */

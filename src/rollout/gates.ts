@@ -228,6 +228,7 @@ export function evaluateGate(
     baseline: m.baseline,
     windowStart: window.start,
     windowEnd: window.end,
+    ...(spec.mustHaveData === false ? { mustHaveData: false as const } : {}),
   };
   const criterion = `${spec.comparator} ${fmt(threshold)} ${metric.unit}`;
   const baselineNote =

@@ -3,7 +3,7 @@ import { ENVIRONMENTS, parseAssignments, parseChanges, SELECTION_POLICIES } from
 import { isValidIsoDate } from '../forecasting/dates';
 import { isServes, SERVES_VALUES } from '../forecasting/serves';
 import { getPlan, isPrefetchKey, type RolloutPlan } from './plans';
-import { COMPARATORS, GATE_NAMES, type ConfigValue, type RolloutInput } from './types';
+import { COMPARATORS, GATE_NAMES, type ConfigValue, type GateOverride, type GateSpec, type RolloutInput } from './types';
 
 /** Validation and construction of rollout inputs (client and the workflow's first activity). */
 
@@ -39,13 +39,24 @@ const nonEmpty = (what: string) => z.string({ error: `${what} is required` }).tr
 const ms = z.number().int().min(0);
 const role = z.string().regex(/^[a-z][a-z0-9-]*$/, 'roles are lower-case words with dashes, e.g. devops-lead');
 
-const gateSchema = z.object({
-  gate: z.enum(GATE_NAMES),
-  comparator: z.enum(COMPARATORS),
-  threshold: z.number(),
+const gateName = z.enum(GATE_NAMES, { error: (i) => `unknown gate ${JSON.stringify(i.input)} (known: ${GATE_NAMES.join(', ')})` });
+const comparator = z.enum(COMPARATORS, { error: (i) => `operator ${JSON.stringify(i.input)} is not one of ${COMPARATORS.join(', ')}` });
+const threshold = z.number({ error: 'the threshold must be a finite number' }).finite('the threshold must be a finite number');
+/** One gate's criterion: what a plan's gate and a `--gate` override are both validated by. */
+const criterionSchema = z.object({ gate: gateName, comparator, threshold });
+
+const gateSchema = criterionSchema.extend({
   baselineFactor: z.number().positive().optional(),
   minSamples: z.number().int().min(0).optional(),
+  mustHaveData: z.boolean().optional(),
 });
+
+const overrideSchema = criterionSchema
+  .extend({
+    replaced: z.object({ comparator, threshold }).strict().optional(),
+    by: nonEmpty('overrides: by (who set it)'),
+  })
+  .strict();
 
 const inputSchema = z
   .object({
@@ -76,6 +87,8 @@ const inputSchema = z
     }),
     gates: z.array(gateSchema),
     productionGates: z.array(gateSchema).optional(),
+    confirmTimeoutMs: z.number().int().min(1).optional(),
+    overrides: z.array(overrideSchema).optional(),
     signOffs: z.array(role).refine((r) => new Set(r).size === r.length, 'signOffs lists a role twice'),
     approvalTimeoutMs: z.number().int().min(1),
     monitor: z.object({
@@ -85,7 +98,17 @@ const inputSchema = z
       postDeployPrefetch: z.boolean(),
     }),
   })
-  .strict();
+  .strict()
+  // An override is recorded as applied: its criterion must be what the gates now say.
+  .superRefine((input, ctx) => {
+    for (const [i, o] of (input.overrides ?? []).entries()) {
+      for (const [field, gates] of [['gates', input.gates], ['productionGates', input.productionGates]] as const) {
+        if (gates && !gates.some((g) => g.gate === o.gate && g.comparator === o.comparator && g.threshold === o.threshold)) {
+          ctx.addIssue({ code: 'custom', path: ['overrides', i], message: `${o.gate} ${o.comparator} ${o.threshold} is not among the ${field}` });
+        }
+      }
+    }
+  });
 
 /**
  * Validates a whole rollout input, including every config value of the change set (all-or-nothing).
@@ -110,6 +133,10 @@ export interface PlanOverrides {
   release?: string;
   /** KEY=VALUE strings. */
   set?: string[];
+  /** `--gate NAME<OP>VALUE` strings: a gate's threshold for this rollout, recorded as an override. */
+  gate?: string[];
+  /** How long to hold for `confirm` when monitoring ends with gates inconclusive. */
+  confirmTimeout?: string;
   soak?: string;
   monitor?: string;
   cycles?: number;
@@ -134,6 +161,7 @@ export function planToInput(planOrName: RolloutPlan | string, o: PlanOverrides):
   const changes = { ...plan.changes, ...parseAssignments(o.set ?? []) };
   const soakMs = parseDuration(o.soak ?? plan.validation.soak, '--soak');
   const windowMs = parseDuration(o.monitor ?? plan.monitor.window, '--monitor');
+  const gated = applyGateOverrides(o.gates ?? plan.gates, (o.gate ?? []).map((flag) => parseGateFlag(flag, o.author)));
   // Checks at the plan's interval, but at least a few times within a shortened window.
   const interval = (window: number, planned: string) =>
     o.checkInterval ? parseDuration(o.checkInterval, 'checkInterval') : Math.max(100, Math.min(parseDuration(planned), Math.ceil(window / 4) || 100));
@@ -153,9 +181,11 @@ export function planToInput(planOrName: RolloutPlan | string, o: PlanOverrides):
       prefetch: plan.validation.prefetch ?? Object.keys(changes).some(isPrefetchKey),
       ...(o.shadow ? { shadow: { challenger: o.shadow } } : {}),
     },
-    gates: o.gates ?? plan.gates,
+    gates: gated.gates,
+    ...(gated.overrides.length ? { overrides: gated.overrides } : {}),
     signOffs: o.signOffs ?? plan.signOffs,
     approvalTimeoutMs: parseDuration(o.approvalTimeout ?? plan.approvalTimeout, '--approval-timeout'),
+    confirmTimeoutMs: parseDuration(o.confirmTimeout ?? plan.confirmTimeout, '--confirm-timeout'),
     monitor: {
       windowMs,
       checkIntervalMs: interval(windowMs, plan.monitor.checkInterval),
@@ -163,4 +193,40 @@ export function planToInput(planOrName: RolloutPlan | string, o: PlanOverrides):
       postDeployPrefetch: o.postDeployPrefetch ?? true,
     },
   });
+}
+
+/**
+ * `--gate 'NAME<OP>VALUE'` (e.g. `outlier-count<=10`, `mape<25`) -> an override by `by`, validated
+ * like a plan's gate; the error names the flag's value.
+ */
+export function parseGateFlag(flag: string, by: string): GateOverride {
+  const m = /^\s*([^<>=!\s]+)\s*([<>=!]+)\s*(.*?)\s*$/.exec(String(flag));
+  const fail = (why: string) => new RolloutInputError(`--gate ${JSON.stringify(flag)}: ${why}`);
+  if (!m) throw fail(`expected NAME<OP>VALUE, e.g. 'outlier-count<=10' (operators: ${COMPARATORS.join(', ')})`);
+  // Number('') is 0 and Number(' ') too: an empty value is not a threshold.
+  const value = m[3] === '' ? NaN : Number(m[3]);
+  const r = criterionSchema.safeParse({ gate: m[1], comparator: m[2], threshold: value });
+  if (!r.success) throw fail(r.error.issues.map((i) => (i.path[0] === 'threshold' ? `${JSON.stringify(m[3])} is not a number` : i.message)).join('; '));
+  return { ...r.data, by };
+}
+
+/**
+ * Applies overrides to a plan's gates: each replaces the criterion of every gate of its name (the
+ * replaced one is recorded) or, for a gate the plan does not have, adds it.
+ */
+export function applyGateOverrides(planGates: GateSpec[], overrides: GateOverride[]): { gates: GateSpec[]; overrides: GateOverride[] } {
+  let gates = planGates.map((g) => ({ ...g }));
+  const recorded: GateOverride[] = [];
+  for (const o of overrides) {
+    if (recorded.some((x) => x.gate === o.gate)) throw new RolloutInputError(`--gate: ${o.gate} is overridden twice`);
+    const planned = gates.find((g) => g.gate === o.gate);
+    if (planned) {
+      gates = gates.map((g) => (g.gate === o.gate ? { ...g, comparator: o.comparator, threshold: o.threshold } : g));
+      recorded.push({ ...o, replaced: { comparator: planned.comparator, threshold: planned.threshold } });
+    } else {
+      gates.push({ gate: o.gate, comparator: o.comparator, threshold: o.threshold });
+      recorded.push({ gate: o.gate, comparator: o.comparator, threshold: o.threshold, by: o.by });
+    }
+  }
+  return { gates, overrides: recorded };
 }

@@ -16,6 +16,8 @@ export interface RolloutPlan {
   gates: GateSpec[];
   signOffs: string[];
   approvalTimeout: string;
+  /** How long a rollout whose monitoring ended with gates inconclusive waits for `confirm`, then rolls back. */
+  confirmTimeout: string;
   monitor: { window: string; checkInterval: string };
   /** The plan's own rollback note, kept for the report. */
   rollbackNote: string;
@@ -51,6 +53,7 @@ export const PLANS: Record<string, RolloutPlan> = {
     ],
     signOffs: BASE_SIGN_OFFS,
     approvalTimeout: '72h',
+    confirmTimeout: '24h',
     monitor: { window: '24h', checkInterval: '6h' },
     rollbackNote: 'STREAMING_BATCH_DELAY_MS back to its snapshot (500); plan: < 1 minute',
   },
@@ -70,6 +73,7 @@ export const PLANS: Record<string, RolloutPlan> = {
     ],
     signOffs: BASE_SIGN_OFFS,
     approvalTimeout: '72h',
+    confirmTimeout: '24h',
     monitor: { window: '24h', checkInterval: '6h' },
     rollbackNote: 'ENABLE_PREDICTIVE_PREFETCH and the prefetch keys back to their snapshot; plan: < 1 minute',
   },
@@ -97,6 +101,7 @@ export const PLANS: Record<string, RolloutPlan> = {
     ],
     signOffs: [...BASE_SIGN_OFFS, 'ml-lead'],
     approvalTimeout: '72h',
+    confirmTimeout: '24h',
     monitor: { window: '24h', checkInterval: '6h' },
     rollbackNote: 'ENABLE_HYBRID_FORECASTING and the model keys back to their snapshot; plan: < 2 minutes',
   },

@@ -1,7 +1,7 @@
 import { ENVIRONMENTS } from '../config/schema';
 import { GATE_METRICS } from './gates';
 import { conflictText } from './restore';
-import type { ConfigValue, GateResult, RolloutStatus } from './types';
+import type { ConfigValue, GateOverride, GateResult, RolloutStatus } from './types';
 
 /** Markdown for a finished rollout: a CHANGELOG_ops entry and a POST_DEPLOYMENT_REPORT. Pure. */
 
@@ -12,6 +12,7 @@ const OUTCOME: Record<string, string> = {
   failed: 'failed (rolled back)',
   running: 'in progress',
   'awaiting-approval': 'awaiting approval',
+  'awaiting-confirmation': 'awaiting confirmation (production gates inconclusive)',
 };
 
 const v = (x: ConfigValue | null | undefined) => (x === null || x === undefined ? '(default)' : String(x));
@@ -21,6 +22,8 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const ms = (a?: string, b?: string) => (a && b ? Date.parse(b) - Date.parse(a) : undefined);
 const dur = (x?: number) => (x === undefined ? 'n/a' : x < 1000 ? `${x} ms` : x < 120_000 ? `${(x / 1000).toFixed(1)} s` : `${(x / 60_000).toFixed(1)} min`);
 const ENVS = ENVIRONMENTS;
+const criterion = (o: GateOverride) =>
+  `\`${o.gate} ${o.comparator} ${o.threshold}\` (${o.replaced ? `plan: ${o.replaced.comparator} ${o.replaced.threshold}` : 'added, not in the plan'}) set by ${o.by}`;
 
 export function renderChangelogEntry(s: RolloutStatus): string {
   const end = s.timeline.at(-1)?.at ?? '';
@@ -31,7 +34,9 @@ export function renderChangelogEntry(s: RolloutStatus): string {
   }
   lines.push(`- Author: ${s.author}${s.plan ? `; plan: ${s.plan}` : ''}`);
   if (s.approvals.received.length) lines.push(`- Sign-offs: ${s.approvals.received.map((a) => `${a.role} (${a.by})`).join(', ')}`);
+  if (s.overrides?.length) lines.push(`- Gate overrides: ${s.overrides.map(criterion).join('; ')}`);
   if (s.decision) lines.push(`- Decision: ${s.decision.kind.toUpperCase()} by ${s.decision.by} — ${s.decision.reason}`);
+  if (s.confirmation) lines.push(`- Confirmed with inconclusive production gates (${s.confirmation.acceptedInconclusive?.join(', ') || 'none'}) by ${s.confirmation.by} — ${s.confirmation.reason}`);
   if (s.rollback) lines.push(`- Rollback: ${s.rollback.automatic ? 'automatic' : `by ${s.rollback.by}`} — ${s.rollback.reason} (${dur(s.rollback.durationMs)})`);
   return `${lines.join('\n')}\n`;
 }
@@ -75,6 +80,9 @@ export function renderPostDeploymentReport(s: RolloutStatus): string {
     out.push(`| \`${key}\` | ${v(value)} | ${cols.join(' | ')} |`);
   }
   out.push('', '## Gates', '');
+  if (s.overrides?.length) {
+    out.push('Overrides for this rollout (the plan\'s criterion replaced, or a gate added):', '', ...s.overrides.map((o) => `- ${criterion(o)}`), '');
+  }
   for (const e of ENVS) {
     const g = s.gates[e];
     if (!g) continue;
@@ -86,7 +94,17 @@ export function renderPostDeploymentReport(s: RolloutStatus): string {
   if (s.decision) {
     out.push(`- **${s.decision.kind.toUpperCase()}** by ${s.decision.by} at ${s.decision.at}: ${s.decision.reason}`);
     if (s.decision.acceptedInconclusive?.length) out.push(`  - accepted inconclusive gates: ${s.decision.acceptedInconclusive.join(', ')}`);
+    if (s.decision.allowedInconclusive?.length) out.push(`  - inconclusive, allowed by the plan (mustHaveData: false): ${s.decision.allowedInconclusive.join(', ')}`);
   } else out.push('- No decision recorded.');
+  if (s.monitorEnd) {
+    const { inconclusive, allowedInconclusive } = s.monitorEnd;
+    out.push(`- Production monitoring ended at ${s.monitorEnd.at} with gates inconclusive${inconclusive.length ? `: ${inconclusive.join(', ')} (held for confirmation until ${s.deadlines.confirmDeadline ?? 'n/a'})` : ''}`);
+    if (allowedInconclusive.length) out.push(`  - allowed by the plan to end without data (mustHaveData: false): ${allowedInconclusive.join(', ')}`);
+  }
+  if (s.confirmation) {
+    out.push(`- **CONFIRM** by ${s.confirmation.by} at ${s.confirmation.at}: ${s.confirmation.reason}`);
+    out.push(`  - accepted inconclusive gates: ${s.confirmation.acceptedInconclusive?.join(', ') || 'none'}`);
+  }
   out.push('');
   if (s.rollback) {
     out.push(

@@ -44,6 +44,22 @@ export interface GateSpec {
   baselineFactor?: number;
   /** Fewer samples than this -> inconclusive (runs, prefetches or requests, by gate). */
   minSamples?: number;
+  /**
+   * false: the plan lets this gate end a window inconclusive (e.g. a cache gate where no traffic is
+   * expected); default true: an inconclusive end holds the rollout for an explicit decision.
+   */
+  mustHaveData?: boolean;
+}
+
+/** A plan gate's threshold replaced (or a gate added) for one rollout: `--gate 'mape<25'`, recorded. */
+export interface GateOverride {
+  gate: GateName;
+  comparator: Comparator;
+  threshold: number;
+  /** The plan's criterion it replaced; absent when the override adds a gate. */
+  replaced?: { comparator: Comparator; threshold: number };
+  /** Who set it (the rollout's author). */
+  by: string;
 }
 
 export type GateStatus = 'pass' | 'fail' | 'inconclusive';
@@ -63,6 +79,8 @@ export interface GateResult {
   windowEnd: string;
   /** Why, in words: "mean of 3 runs 1234 ms < 84000 ms", "no prefetch runs in window". */
   detail: string;
+  /** Copied from the spec when false: the plan lets this gate end inconclusive. */
+  mustHaveData?: false;
 }
 
 export interface ValidationSpec {
@@ -105,6 +123,10 @@ export interface RolloutInput {
   monitor: MonitorSpec;
   /** Gates that the production monitor evaluates (default: the same gates). */
   productionGates?: GateSpec[];
+  /** After monitoring ends with gates inconclusive: how long to wait for `confirm` before rolling back (default 24 h). */
+  confirmTimeoutMs?: number;
+  /** Thresholds replaced or gates added for this rollout (already applied to `gates`/`productionGates`). */
+  overrides?: GateOverride[];
 }
 
 export type RolloutStage =
@@ -116,11 +138,12 @@ export type RolloutStage =
   | 'approval'
   | 'apply-production'
   | 'monitor'
+  | 'confirmation'
   | 'release'
   | 'rollback'
   | 'done';
 
-export type RolloutState = 'running' | 'awaiting-approval' | 'completed' | 'rolled-back' | 'no-go' | 'failed';
+export type RolloutState = 'running' | 'awaiting-approval' | 'awaiting-confirmation' | 'completed' | 'rolled-back' | 'no-go' | 'failed';
 
 export interface EnvironmentChange {
   /** Overrides before the change (null = default): what a rollback restores. */
@@ -140,11 +163,22 @@ export interface Approval {
 }
 
 export interface Decision {
-  kind: 'go' | 'no-go';
+  kind: 'go' | 'no-go' | 'confirm';
   by: string;
   reason: string;
   at: string;
   acceptedInconclusive?: string[];
+  /** Inconclusive gates the plan lets end without data (mustHaveData: false): accepted by the plan, not by this decision. */
+  allowedInconclusive?: string[];
+}
+
+/** How production monitoring ended when a gate was still inconclusive. */
+export interface MonitorEnd {
+  at: string;
+  /** Gates that need data (mustHaveData, the default): the rollout holds for `confirm` or `rollback`. */
+  inconclusive: string[];
+  /** Gates the plan lets end without data (mustHaveData: false). */
+  allowedInconclusive: string[];
 }
 
 export interface RollbackRecord {
@@ -214,8 +248,13 @@ export interface RolloutStatus {
   gates: Partial<Record<Environment, GateResult[]>>;
   approvals: { required: string[]; received: Approval[]; missing: string[] };
   decision?: Decision;
+  /** The explicit decision that accepted production gates still inconclusive at the end of monitoring. */
+  confirmation?: Decision;
+  monitorEnd?: MonitorEnd;
+  /** Gate thresholds replaced or added for this rollout, with who set them. */
+  overrides?: GateOverride[];
   rollback?: RollbackRecord;
-  deadlines: { soakEndsAt?: string; approvalDeadline?: string; monitorEndsAt?: string };
+  deadlines: { soakEndsAt?: string; approvalDeadline?: string; monitorEndsAt?: string; confirmDeadline?: string };
   /** Messages refused (bad payload or wrong moment), so a refused signal is visible too. */
   rejected: { at: string; message: string; reason: string }[];
   timeline: TimelineEntry[];

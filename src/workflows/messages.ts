@@ -50,12 +50,15 @@ export const approveUpdate = defineUpdate<string, [ApprovePayload]>('approve');
 export const goUpdate = defineUpdate<string, [GoPayload]>('go');
 export const noGoUpdate = defineUpdate<string, [DecisionPayload]>('noGo');
 export const rollbackUpdate = defineUpdate<string, [DecisionPayload]>('rollback');
+/** Release although production gates stayed inconclusive at the end of monitoring (state awaiting-confirmation). */
+export const confirmUpdate = defineUpdate<string, [DecisionPayload]>('confirm');
 
 /** Same-named signals for `temporal workflow signal`; a bad payload is recorded as rejected, nothing changes. */
 export const approveSignal = defineSignal<[ApprovePayload]>('approve');
 export const goSignal = defineSignal<[GoPayload]>('go');
 export const noGoSignal = defineSignal<[DecisionPayload]>('noGo');
 export const rollbackSignal = defineSignal<[DecisionPayload]>('rollback');
+export const confirmSignal = defineSignal<[DecisionPayload]>('confirm');
 /**
  * A Signal and an Update may share a name: the TS SDK (1.24) keeps signal and update handlers in
  * separate maps and the server routes them separately (checked by test/integration/rollout.test.ts).

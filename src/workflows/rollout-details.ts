@@ -1,4 +1,4 @@
-import type { GateResult, RolloutStatus } from '../rollout/types';
+import type { GateOverride, GateResult, RolloutStatus } from '../rollout/types';
 
 /**
  * What the Temporal Web UI shows as a rollout's current details (setCurrentDetails): the stage, the
@@ -23,9 +23,15 @@ export function rolloutDetails(st: RolloutStatus): string {
     const gates = st.gates[env];
     if (gates?.length) lines.push(`gates ${env}: ${gates.map(gateLine).join('; ')}`);
   }
+  if (st.overrides?.length) lines.push(`gate overrides: ${st.overrides.map(overrideLine).join('; ')}`);
   if (st.stage === 'approval' || st.state === 'awaiting-approval') {
     lines.push(st.approvals.missing.length ? `sign-offs missing: ${st.approvals.missing.join(', ')}` : `sign-offs in; waiting for GO`);
   }
+  if (st.state === 'awaiting-confirmation' && st.monitorEnd) {
+    lines.push(`monitoring ended with gates inconclusive: ${st.monitorEnd.inconclusive.join(', ')}; waiting for **confirm** (by, reason) or rollback`);
+  }
+  if (st.monitorEnd?.allowedInconclusive.length) lines.push(`inconclusive, allowed by the plan (mustHaveData: false): ${st.monitorEnd.allowedInconclusive.join(', ')}`);
+  if (st.confirmation) lines.push(`confirmed by ${st.confirmation.by}: ${st.confirmation.reason} (accepting inconclusive: ${st.confirmation.acceptedInconclusive?.join(', ') || 'none'})`);
   const d = st.deadlines;
   const deadline =
     st.stage === 'soak' || st.stage === 'validate'
@@ -34,10 +40,17 @@ export function rolloutDetails(st: RolloutStatus): string {
         ? d.approvalDeadline && `approval deadline ${d.approvalDeadline}`
         : st.stage === 'monitor'
           ? d.monitorEndsAt && `monitoring ends ${d.monitorEndsAt}`
-          : undefined;
+          : st.stage === 'confirmation'
+            ? d.confirmDeadline && `confirm deadline ${d.confirmDeadline} (then rollback)`
+            : undefined;
   if (deadline) lines.push(deadline);
   if (st.rollback) lines.push(`rollback (${st.rollback.automatic ? 'automatic' : `by ${st.rollback.by}`}): ${st.rollback.reason}`);
   return lines.join('\n\n');
+}
+
+/** "mape < 25 (plan: < 20) by ann", or "(added)" for a gate the plan does not have. */
+export function overrideLine(o: GateOverride): string {
+  return `${o.gate} ${o.comparator} ${num(o.threshold)} (${o.replaced ? `plan: ${o.replaced.comparator} ${num(o.replaced.threshold)}` : 'added'}) by ${o.by}`;
 }
 
 /** The name of a watch's durable timer in the Web UI: "soak check 2/4 (6h)", "monitor cycle 1/1 (12h)", "soak end (30s)". */

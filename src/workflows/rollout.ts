@@ -28,6 +28,8 @@ import { cyclePrefetchId, rolloutCycleId, rolloutPostDeployId } from './ids';
 import {
   approveSignal,
   approveUpdate,
+  confirmSignal,
+  confirmUpdate,
   goSignal,
   goUpdate,
   noGoSignal,
@@ -43,7 +45,8 @@ import { RELEASE_TAG, STAGE, STATUS } from './search-attributes';
 /**
  * The kickoff plan's runbook as one durable workflow: snapshot -> apply to staging -> validation
  * cycles -> gates over the soak window -> sign-offs and GO/NO-GO -> apply to production ->
- * post-deploy prefetch -> monitoring -> release record. Every config change pushes its
+ * post-deploy prefetch -> monitoring -> a confirm when a gate stayed inconclusive (no silent
+ * pass) -> release record. Every config change pushes its
  * compensation (restore the snapshot) right after it succeeds; a rollback (signal/update, a failed
  * gate, NO-GO, a failure) cancels the pipeline and runs the compensations in reverse.
  * The rules (who may send what when, the watch schedule, how it ends) are in src/rollout/decisions.ts.
@@ -161,10 +164,32 @@ async function pipeline(ro: Rollout, raw: RolloutInput): Promise<void> {
   const { windowMs, cycles: monitorCycles, checkIntervalMs: monitorInterval } = input.monitor;
   const productionFailed = await watch(ro, 'production', { startMs: productionStart, windowMs, cycles: monitorCycles, intervalMs: monitorInterval }, input.productionGates ?? input.gates);
   if (productionFailed) return rules.gateFailed(r, 'production', productionFailed, nowMs());
+  if (!(await confirmInconclusive(ro))) return;
   if (prefetchChild) {
     await prefetchChild.result();
     log(r, 'post-deploy prefetch done');
   }
+}
+
+/**
+ * No silent pass: when monitoring ended with gates inconclusive that need data, hold in
+ * awaiting-confirmation for `confirm` (then release) or `rollback`, until the deadline (then roll
+ * back). Returns false when the rollout is to stop (abort set).
+ */
+async function confirmInconclusive({ r, input }: Rollout): Promise<boolean> {
+  const open = rules.monitorEnded(r, nowMs());
+  // Histories recorded before released with inconclusive production gates.
+  if (!open.length || !patched('confirm-inconclusive')) return true;
+  const timeoutMs = rules.confirmTimeoutMs(input);
+  r.st.deadlines.confirmDeadline = iso(nowMs() + timeoutMs);
+  setStage(r, 'confirmation', 'awaiting-confirmation');
+  await recordRollout(r.st);
+  if (!(await condition(() => r.st.confirmation !== undefined, timeoutMs, { summary: `confirm deadline (${duration(timeoutMs)})` }))) {
+    rules.confirmTimedOut(r, timeoutMs, nowMs());
+    return false;
+  }
+  r.st.state = 'running';
+  return true;
 }
 
 // ---- messages: Updates (answered) and same-named Signals (refusals recorded) share the rules ----
@@ -207,6 +232,8 @@ function handleMessages(r: RolloutRun): void {
   setHandler(goSignal, signal('go', rules.refuseGo, rules.go));
   setHandler(noGoSignal, signal('noGo', rules.refuseNoGo, rules.noGo));
   setHandler(rollbackSignal, signal('rollback', rules.refuseRollback, rules.requestRollback));
+  setHandler(confirmUpdate, update(rules.confirm), { validator: validator(rules.refuseConfirm) });
+  setHandler(confirmSignal, signal('confirm', rules.refuseConfirm, rules.confirm));
 }
 
 // ---- steps -----------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ export interface CallRecord {
 }
 
 export interface FakeOptions {
-  /** Verdict of a gate evaluation: return 'fail' to fail every gate of that call. */
-  gateVerdict?: (call: { environment: string; at: number; n: number }) => 'pass' | 'fail';
+  /** Verdict of a gate evaluation: 'fail' fails every gate of that call, 'inconclusive' leaves them without data. */
+  gateVerdict?: (call: { environment: string; at: number; n: number }) => 'pass' | 'fail' | 'inconclusive';
 }
 
 /** A small run: 20 SKUs in 2 batches. */
@@ -91,7 +91,7 @@ export function fakeActivities(o: FakeOptions = {}) {
       const at = log('evaluateRolloutGates', a);
       const status = o.gateVerdict?.({ environment: a.environment, at, n: ++gateCalls }) ?? 'pass';
       return a.gates.map((g) => ({
-        ...g, environment: a.environment, status, measured: 1, unit: '', samples: 1, baseline: null,
+        ...g, environment: a.environment, status, measured: status === 'inconclusive' ? null : 1, unit: '', samples: status === 'inconclusive' ? 0 : 1, baseline: null,
         windowStart: new Date(at).toISOString(), windowEnd: new Date(at).toISOString(), detail: `${g.gate} ${status} (fake)`,
       }) as GateResult);
     },

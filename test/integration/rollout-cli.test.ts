@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setConfig } from '../../src/db/config-store';
+import { getRelease, getRollout } from '../../src/db/rollouts';
 import { findTemporalCli } from '../../src/client/temporal-server';
 import type { RolloutStatus } from '../../src/rollout/types';
 import { testTemporalAddress } from '../helpers/env';
@@ -66,15 +67,24 @@ describe('rollout from the temporal and neuro CLIs', () => {
     for (const env of ['staging', 'production']) await setConfig(stack.db.pool, env, { [KEY]: null }, 'test');
   });
 
-  it('temporal CLI: start, sign-offs (self-approval refused), GO, to production', async () => {
+  it('temporal CLI: start, sign-offs (self-approval refused), GO, to production, confirm of the inconclusive production gates', async () => {
     const id = await startWithTemporal(cliRehearsal());
     await untilQuery(id, (s) => s.stage === 'approval', 'the approval stage');
     await signal(id, 'approve', { role: 'devops-lead', by: 'dana-author' });
     await signal(id, 'approve', { role: 'product-owner', by: 'pat', comment: 'scope ok' });
     await signal(id, 'approve', { role: 'devops-lead', by: 'lee' });
     await signal(id, 'go', { by: 'lee', reason: 'staging gates pass' });
+    // No cycle in the 1 s monitoring window: it holds until someone confirms (or rolls back).
+    const held = await untilQuery(id, (x) => x.state === 'awaiting-confirmation', 'the hold after monitoring');
+    expect(held.monitorEnd?.inconclusive).toEqual(['forecast-duration', 'peak-memory', 'mape']);
+    await signal(id, 'confirm', { by: 'kim' });
+    await signal(id, 'confirm', { by: 'kim', reason: 'overnight window, no run expected' });
     const s = await untilQuery(id, (x) => x.state === 'completed', 'completion');
-    expect(s.rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/dana-author is the author .* may not approve/)]);
+    expect(s.rejected.map((r) => `${r.message}: ${r.reason}`)).toEqual([
+      expect.stringMatching(/^approve: dana-author is the author .* may not approve/),
+      expect.stringMatching(/^confirm: "reason" is required/),
+    ]);
+    expect(s.confirmation).toMatchObject({ kind: 'confirm', by: 'kim', acceptedInconclusive: ['forecast-duration', 'peak-memory', 'mape'] });
     // The temporal CLI prints an empty list as null.
     expect(s.approvals.missing ?? []).toEqual([]);
     expect(s.decision).toMatchObject({ kind: 'go', by: 'lee' });
@@ -129,5 +139,52 @@ describe('rollout from the temporal and neuro CLIs', () => {
     expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
     const json = JSON.parse((await neuro('rollout', 'status', release, '--json')).stdout) as RolloutStatus;
     expect(json.state).toBe('rolled-back');
+  });
+
+  it('neuro CLI: --gate overrides recorded with the author (status, --json, release record), confirm from the CLI', async () => {
+    const release = `cli-gates-${process.pid}`;
+    // The synthetic catalogue's MAPE (~68%) is far above the plan's 20%: a recorded override, not a quietly loosened plan.
+    const started = await neuro(
+      'rollout', 'start', '--plan', 'v19.3-batch-delay', '--release', release, '--soak', '1s', '--monitor', '1s', '--cycles', '0',
+      '--confirm-timeout', '10m', '--gate', 'mape<1000', '--gate', 'prefetch-duration<30000', '--author', 'dana-author',
+    );
+    expect(started.stdout).toContain('gate override: mape < 1000 (plan: < 20) by dana-author');
+    expect(started.stdout).toContain('gate override: prefetch-duration < 30000 (added) by dana-author');
+    await waitFor(async () => (await neuro('rollout', 'status', release)).stdout.includes('state awaiting-approval'), 'the approval stage');
+    const text = (await neuro('rollout', 'status', release)).stdout;
+    expect(text).toContain('  gate override: mape < 1000 (plan: < 20) by dana-author');
+    expect(text).toMatch(/gates \(staging\):[\s\S]* mape .*\(< 1000\)/);
+    await neuro('rollout', 'approve', release, '--role', 'product-owner', '--by', 'pat');
+    await neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'lee');
+    await neuro('rollout', 'go', release, '--by', 'lee', '--reason', 'no cycle in a 1 s soak', '--accept-inconclusive');
+    await waitFor(async () => (await neuro('rollout', 'status', release)).stdout.includes('state awaiting-confirmation'), 'the hold after monitoring');
+    const heldText = (await neuro('rollout', 'status', release)).stdout;
+    expect(heldText).toMatch(new RegExp(`awaiting confirmation: production gates inconclusive \\(.*mape.*\\); \`neuro rollout confirm ${release} --by WHO --reason WHY\` or rollback by \\S+Z \\(then rollback\\)`));
+    await expect(neuro('rollout', 'confirm', release, '--by', 'kim')).rejects.toMatchObject({ stderr: expect.stringMatching(/--reason/) });
+    const confirmed = await neuro('rollout', 'confirm', release, '--by', 'kim', '--reason', 'rehearsal: nothing runs in 1 s');
+    expect(confirmed.stdout).toMatch(new RegExp(`confirmed by kim: releasing ${release} with inconclusive production gates .*mape`));
+    await waitFor(async () => (await getRollout(stack.db.pool, release))?.status === 'completed', 'completion');
+    const json = JSON.parse((await neuro('rollout', 'status', release, '--json')).stdout) as RolloutStatus;
+    expect(json.overrides).toEqual([
+      { gate: 'mape', comparator: '<', threshold: 1000, replaced: { comparator: '<', threshold: 20 }, by: 'dana-author' },
+      { gate: 'prefetch-duration', comparator: '<', threshold: 30000, by: 'dana-author' },
+    ]);
+    expect(json.confirmation).toMatchObject({ by: 'kim', reason: 'rehearsal: nothing runs in 1 s' });
+    expect((await neuro('rollout', 'status', release)).stdout).toMatch(/confirmed by kim — rehearsal: nothing runs in 1 s; accepted inconclusive: .*mape/);
+    const record = await getRelease(stack.db.pool, release);
+    expect(record?.changelog).toContain('- Gate overrides: `mape < 1000` (plan: < 20) set by dana-author; `prefetch-duration < 30000` (added, not in the plan) set by dana-author');
+    expect(record?.report).toContain('- `mape < 1000` (plan: < 20) set by dana-author');
+    expect(record?.report).toMatch(/\*\*CONFIRM\*\* by kim/);
+  });
+
+  it('neuro CLI: a bad --gate is refused, naming the flag value, and starts nothing', async () => {
+    const release = `cli-bad-gate-${process.pid}`;
+    const startWith = (gate: string) => neuro('rollout', 'start', '--plan', 'v19.3-batch-delay', '--release', release, '--gate', gate, '--author', 'x');
+    await expect(startWith('latency<3')).rejects.toMatchObject({ stderr: expect.stringMatching(/--gate "latency<3": unknown gate "latency" \(known: forecast-duration, /) });
+    await expect(startWith('mape=25')).rejects.toMatchObject({ stderr: expect.stringMatching(/--gate "mape=25": operator "=" is not one of <, <=, >, >=/) });
+    await expect(startWith('mape<abc')).rejects.toMatchObject({ stderr: expect.stringMatching(/--gate "mape<abc": "abc" is not a number/) });
+    await expect(startWith('mape 25')).rejects.toMatchObject({ stderr: expect.stringMatching(/--gate "mape 25": expected NAME<OP>VALUE/) });
+    expect(await getRollout(stack.db.pool, release)).toBeUndefined();
+    await expect(temporal('workflow', 'describe', '--workflow-id', `rollout-${release}`)).rejects.toThrow();
   });
 });

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { setConfig } from '../../src/db/config-store';
-import { approveUpdate, goUpdate } from '../../src/workflows/messages';
+import { approveUpdate, confirmUpdate, goUpdate } from '../../src/workflows/messages';
 import { testTemporalAddress, testWorkflowBundle } from '../helpers/env';
 import { startStack, type Stack } from './forecast-run.helpers';
 import { override, rehearsal, spawnWorker, start, untilStatus, waitFor } from './rollout.helpers';
@@ -48,6 +48,9 @@ describe('rollout survives a worker crash', () => {
     await h.executeUpdate(approveUpdate, { args: [{ role: 'product-owner', by: 'pat' }] });
     await h.executeUpdate(approveUpdate, { args: [{ role: 'devops-lead', by: 'lee' }] });
     await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'after the crash' }] });
+    // No cycle in the 1 s monitoring window: peak-memory has no production data, so it waits for a confirm.
+    await untilStatus(h, (x) => x.state === 'awaiting-confirmation', 'the hold after monitoring');
+    await h.executeUpdate(confirmUpdate, { args: [{ by: 'lee', reason: 'the crash test measures staging only' }] });
     const done = await h.result();
     expect(done.state).toBe('completed');
     // Each environment was changed exactly once by the rollout, despite the crash.

@@ -9,6 +9,7 @@ import type { GateSpec, RolloutInput } from '../../src/rollout/types';
 import {
   approveSignal,
   approveUpdate,
+  confirmUpdate,
   goUpdate,
   noGoUpdate,
   rollbackUpdate,
@@ -34,6 +35,15 @@ const P1_GATES: GateSpec[] = [
   { gate: 'cache-hit-rate', comparator: '>', threshold: 99 },
 ];
 const p1 = (o: Parameters<typeof rehearsal>[0] = {}) => rehearsal({ gates: P1_GATES, forecast: { batchSize: 3, runDate: '2025-03-01' }, ...o });
+/**
+ * Production measured: a forecast cycle in the monitoring window, and no API traffic expected in a
+ * test, which this input says (cache-hit-rate mustHaveData: false) rather than leaving it to chance.
+ */
+const measuredInProduction = (input: RolloutInput): RolloutInput => ({
+  ...input,
+  monitor: { ...input.monitor, cycles: 1 },
+  productionGates: P1_GATES.map((g) => (g.gate === 'cache-hit-rate' ? { ...g, mustHaveData: false } : g)),
+});
 
 async function refusal(p: Promise<unknown>): Promise<string> {
   try {
@@ -73,7 +83,7 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
   });
 
   it('happy path: staging, gates, sign-offs, GO, production, monitoring, release record and report', async () => {
-    const input = p1();
+    const input = measuredInProduction(p1());
     const h = await start(stack, input);
     const s = await untilStatus(h, (x) => x.stage === 'approval' || x.state !== 'running', 'the approval stage');
     expect(s.state).toBe('awaiting-approval');
@@ -96,6 +106,16 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
     expect(done).toMatchObject({ state: 'completed', stage: 'done', decision: { kind: 'go', by: 'lee', acceptedInconclusive: ['cache-hit-rate'] } });
     expect(done.changes.environments.production).toMatchObject({ before: { [KEY]: 500 }, after: { [KEY]: 300 } });
     expect(done.gates.production).toHaveLength(P1_GATES.length);
+    // Measured by the monitoring cycle; the cache gate had no traffic, which the input allowed, on the record.
+    expect(Object.fromEntries(done.gates.production!.map((g) => [g.gate, g.status]))).toEqual({
+      'forecast-duration': 'pass',
+      'peak-memory': 'pass',
+      mape: 'pass',
+      'cache-hit-rate': 'inconclusive',
+    });
+    expect(done.monitorEnd).toMatchObject({ inconclusive: [], allowedInconclusive: ['cache-hit-rate'] });
+    expect(done.confirmation).toBeUndefined();
+    expect(done.timeline.map((t) => t.event)).not.toContain('stage confirmation');
     expect(done.timeline.map((t) => t.event)).toEqual(expect.arrayContaining(['post-deploy prefetch started', 'post-deploy prefetch done']));
     expect(await override(stack.db.pool, 'production', KEY)).toBe(300);
     expect(await override(stack.db.pool, 'staging', KEY)).toBe(300);
@@ -111,6 +131,7 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
     try {
       const [report, changelog] = await writeReport(stack.db.pool, { release: input.release, out });
       expect(readFileSync(report, 'utf8')).toMatch(/# Post-deployment report[\s\S]*\| Forecast duration \| PASS/);
+      expect(readFileSync(report, 'utf8')).toContain('allowed by the plan to end without data (mustHaveData: false): cache-hit-rate');
       expect(readFileSync(changelog, 'utf8')).toContain(`## ${input.release}`);
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -122,6 +143,69 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
     expect(desc.typedSearchAttributes.get(STATUS)).toBe('completed');
     expect(await desc.memo).toMatchObject({ author: 'dana-author', state: 'completed' });
     await recordHistory('rollout-happy-path', h);
+  });
+
+  it('production gates still inconclusive at the end of monitoring hold the rollout, then roll it back at the deadline', async () => {
+    await setConfig(stack.db.pool, 'production', { [KEY]: 450 }, 'test');
+    const input = p1({ confirmTimeout: '4s' });
+    const h = await start(stack, input);
+    await untilStatus(h, (s) => s.stage === 'approval', 'the approval stage');
+    await signOff(h);
+    await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'staging green', acceptInconclusive: true }] });
+    // No cycle and no traffic in the 1 s window: nothing measured in production.
+    const held = await untilStatus(h, (s) => s.state !== 'running', 'the hold after monitoring');
+    expect(held).toMatchObject({ stage: 'confirmation', state: 'awaiting-confirmation' });
+    expect(held.monitorEnd).toMatchObject({ inconclusive: ['forecast-duration', 'peak-memory', 'mape', 'cache-hit-rate'], allowedInconclusive: [] });
+    expect(Date.parse(held.deadlines.confirmDeadline!) - Date.parse(held.monitorEnd!.at)).toBe(4000);
+    // Still in production while it waits; a NO-GO is no longer possible, a rollback or a confirm is.
+    expect(await override(stack.db.pool, 'production', KEY)).toBe(300);
+    expect(await refusal(h.executeUpdate(noGoUpdate, { args: [{ by: 'pat', reason: 'no' }] }))).toMatch(/already promoted/);
+    expect(await refusal(h.executeUpdate(confirmUpdate, { args: [{ by: 'lee' } as never] }))).toMatch(/"reason" is required/);
+    expect((await getRollout(stack.db.pool, input.release))?.status).toBe('awaiting-confirmation');
+    const desc = await h.describe();
+    expect(desc.typedSearchAttributes.get(STATUS)).toBe('awaiting-confirmation');
+
+    const done = await h.result();
+    expect(done).toMatchObject({ state: 'rolled-back', rollback: { by: 'system', automatic: true, restored: ['production', 'staging'] } });
+    expect(done.rollback!.reason).toBe(
+      `no confirm by the deadline ${held.deadlines.confirmDeadline} (4 s after monitoring ended); production gates inconclusive: forecast-duration, peak-memory, mape, cache-hit-rate`,
+    );
+    expect(Date.parse(done.rollback!.requestedAt)).toBeGreaterThanOrEqual(Date.parse(held.deadlines.confirmDeadline!));
+    expect(done.confirmation).toBeUndefined();
+    expect(await override(stack.db.pool, 'production', KEY)).toBe(450);
+    expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
+    const release = await getRelease(stack.db.pool, input.release);
+    expect(release?.status).toBe('rolled-back');
+    expect(release?.report).toMatch(/Production monitoring ended at .* with gates inconclusive: forecast-duration, peak-memory, mape, cache-hit-rate \(held for confirmation until/);
+    expect(release?.report).toMatch(/## Rollback\n\n- Automatic by system at .*: no confirm by the deadline/);
+  });
+
+  it('confirm releases a rollout held on inconclusive gates, recorded like a GO', async () => {
+    const input = p1({ confirmTimeout: '10m' });
+    const h = await start(stack, input);
+    await untilStatus(h, (s) => s.stage === 'approval', 'the approval stage');
+    expect(await refusal(h.executeUpdate(confirmUpdate, { args: [{ by: 'lee', reason: 'early' }] }))).toMatch(/state now: awaiting-approval, stage approval/);
+    await signOff(h);
+    await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'staging green', acceptInconclusive: true }] });
+    await untilStatus(h, (s) => s.state === 'awaiting-confirmation', 'awaiting confirmation');
+    const answer = await h.executeUpdate(confirmUpdate, { args: [{ by: 'kim', reason: 'no forecast run expected in a 1 s window' }] });
+    expect(answer).toBe(`confirmed by kim: releasing ${input.release} with inconclusive production gates forecast-duration, peak-memory, mape, cache-hit-rate`);
+    const done = await h.result();
+    expect(done).toMatchObject({
+      state: 'completed',
+      decision: { kind: 'go', by: 'lee', acceptedInconclusive: ['cache-hit-rate'] },
+      confirmation: { kind: 'confirm', by: 'kim', reason: 'no forecast run expected in a 1 s window', acceptedInconclusive: ['forecast-duration', 'peak-memory', 'mape', 'cache-hit-rate'] },
+    });
+    expect(done.rollback).toBeUndefined();
+    expect(done.timeline.map((t) => t.event)).toEqual(expect.arrayContaining(['monitoring ended inconclusive', 'stage confirmation', 'confirmed', 'stage release']));
+    expect(await override(stack.db.pool, 'production', KEY)).toBe(300);
+    const release = await getRelease(stack.db.pool, input.release);
+    expect(release?.status).toBe('completed');
+    expect(release?.changelog).toContain('- Confirmed with inconclusive production gates (forecast-duration, peak-memory, mape, cache-hit-rate) by kim — no forecast run expected in a 1 s window');
+    expect(release?.report).toMatch(/\*\*CONFIRM\*\* by kim at .*: no forecast run expected in a 1 s window\n {2}- accepted inconclusive gates: forecast-duration, peak-memory, mape, cache-hit-rate/);
+    const { rows } = await stack.db.pool.query('SELECT decision FROM rollouts WHERE release = $1', [input.release]);
+    expect(rows[0].decision.confirmation).toMatchObject({ kind: 'confirm', by: 'kim' });
+    await recordHistory('rollout-confirm-inconclusive', h);
   });
 
   it('a failed staging gate rolls back automatically and restores the config', async () => {

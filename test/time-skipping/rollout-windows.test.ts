@@ -4,7 +4,7 @@ import { forecastTaskQueue } from '../../src/config/task-queues';
 import { planToInput, type PlanOverrides } from '../../src/rollout/input';
 import type { RolloutStatus } from '../../src/rollout/types';
 import { buildWorkflowBundle } from '../../src/workers/worker';
-import { approveSignal, goSignal, rollbackSignal, statusQuery } from '../../src/workflows/messages';
+import { approveSignal, confirmSignal, goSignal, rollbackSignal, statusQuery } from '../../src/workflows/messages';
 import { postDeployPrefetch, rollout } from '../../src/workflows';
 import { fakeActivities, type CallRecord } from '../helpers/fake-activities';
 import { timeSkippingEnvironment } from '../helpers/time-skipping';
@@ -95,6 +95,48 @@ test('P1: 24 h soak, checks every 6 h on the grid, 3 cycles; GO at hour 71 of th
   const deadlineAfterSoak = Date.parse(status.deadlines.approvalDeadline!) - Date.parse(status.deadlines.soakEndsAt!);
   expect(deadlineAfterSoak).toBeGreaterThanOrEqual(72 * H);
   expect(deadlineAfterSoak).toBeLessThan(72 * H + MIN);
+}, 120_000);
+
+test('P1: production gates without data at the end of the 24 h monitor hold it 24 h for confirm, then roll it back at the deadline', async () => {
+  const fakes = fakeActivities({ gateVerdict: ({ environment }) => (environment === 'production' ? 'inconclusive' : 'pass') });
+  const status = await withWorkers(fakes, async (tq) => {
+    const h = await start(tq, 'v19.3-batch-delay');
+    await untilState(h, 'awaiting-approval');
+    await signOffAndGo(h, (await h.query(statusQuery)).approvals.required);
+    await untilState(h, 'awaiting-confirmation');
+    const held = await h.query(statusQuery);
+    expect(held.stage).toBe('confirmation');
+    expect(Date.parse(held.deadlines.confirmDeadline!) - Date.parse(held.monitorEnd!.at)).toBe(24 * H);
+    return h.result();
+  });
+  expect(status.state).toBe('rolled-back');
+  // Promoted, monitored 24 h (checks every 6 h), held 24 h, then production restored: 48 h after promotion.
+  const [promoted, restored] = hoursOf(fakes.calls, 'applyConfig', 'production');
+  expect(hoursOf(fakes.calls, 'evaluateRolloutGates', 'production').map((h) => h - promoted)).toEqual([6, 12, 18, 24]);
+  expect(restored - promoted).toBe(48);
+  expect(status.rollback).toMatchObject({ by: 'system', automatic: true, restored: ['production', 'staging'] });
+  expect(status.rollback!.reason).toMatch(/^no confirm by the deadline \S+ \(24 h after monitoring ended\); production gates inconclusive: forecast-duration, peak-memory, mape, cache-hit-rate, gc-pause, stability-score, incidents$/);
+  expect(Date.parse(status.rollback!.requestedAt) - Date.parse(status.deadlines.confirmDeadline!)).toBeLessThan(MIN);
+  expect(fakes.config.production.STREAMING_BATCH_DELAY_MS).toBe(500);
+}, 120_000);
+
+test('P1: a confirm signal at hour 23 of the hold releases it, recorded', async () => {
+  const fakes = fakeActivities({ gateVerdict: ({ environment }) => (environment === 'production' ? 'inconclusive' : 'pass') });
+  const status = await withWorkers(fakes, async (tq) => {
+    const h = await start(tq, 'v19.3-batch-delay');
+    await untilState(h, 'awaiting-approval');
+    await signOffAndGo(h, (await h.query(statusQuery)).approvals.required);
+    await untilState(h, 'awaiting-confirmation');
+    const endedAt = Date.parse((await h.query(statusQuery)).monitorEnd!.at);
+    await env.sleep(endedAt + 23 * H - (await env.currentTimeMs()));
+    await h.signal(confirmSignal, { by: 'release-manager', reason: 'no traffic on a holiday; checked the dashboards' });
+    return h.result();
+  });
+  expect(status.state).toBe('completed');
+  expect(status.confirmation).toMatchObject({ by: 'release-manager', acceptedInconclusive: expect.arrayContaining(['mape', 'cache-hit-rate']) });
+  expect(Math.round((Date.parse(status.confirmation!.at) - Date.parse(status.monitorEnd!.at)) / H)).toBe(23);
+  expect(hoursOf(fakes.calls, 'applyConfig', 'production')).toHaveLength(1);
+  expect(fakes.config.production.STREAMING_BATCH_DELAY_MS).toBe(300);
 }, 120_000);
 
 test('P1: no GO within 72 h of the approval stage ends in NO-GO, exactly at the deadline, staging restored', async () => {

@@ -27,5 +27,6 @@ test('rollback reasons: the breached gate for automatic rollbacks, else automati
   expect(rollbackReason({ automatic: true, reason: 'gate failed in staging: peak-memory: max of 3 forecast runs: 70 % breaks < 62 %; mape: ...' })).toBe('gate:peak-memory');
   expect(rollbackReason({ automatic: true, reason: 'step failed: activity timed out' })).toBe('step-failed');
   expect(rollbackReason({ automatic: true, reason: 'something else' })).toBe('automatic');
+  expect(rollbackReason({ automatic: true, reason: 'no confirm by the deadline 2025-03-02T00:00:00.000Z (24 h after monitoring ended); production gates inconclusive: mape' })).toBe('confirm-timeout');
   expect(rollbackReason({ automatic: false, reason: 'gate failed in staging: mape: looks wrong' })).toBe('manual');
 });

@@ -83,6 +83,93 @@ describe('rollout message rules', () => {
   });
 });
 
+describe('no silent pass: inconclusive gates at the end of monitoring', () => {
+  const prod = (gate: string, status: GateResult['status'], mustHaveData?: false) =>
+    ({ gate, environment: 'production', status, detail: `${gate} ${status}`, ...(mustHaveData === false ? { mustHaveData } : {}) }) as GateResult;
+  /** A run whose production monitoring just ended with these gate results (GO given). */
+  function ended(results: GateResult[]): rules.RolloutRun {
+    const r = run('monitor');
+    r.goDecided = true;
+    r.st.gates.production = results;
+    return r;
+  }
+
+  it('all gates measured: nothing to confirm, nothing recorded', () => {
+    const r = ended([prod('mape', 'pass'), prod('peak-memory', 'pass')]);
+    expect(rules.monitorEnded(r, T)).toEqual([]);
+    expect(r.st.monitorEnd).toBeUndefined();
+  });
+
+  it('a gate that needs data and has none holds the rollout; one the plan allows is recorded, not held', () => {
+    const r = ended([prod('mape', 'pass'), prod('forecast-duration', 'inconclusive'), prod('cache-hit-rate', 'inconclusive', false)]);
+    expect(rules.monitorEnded(r, T).map((g) => g.gate)).toEqual(['forecast-duration']);
+    expect(r.st.monitorEnd).toEqual({ at: new Date(T).toISOString(), inconclusive: ['forecast-duration'], allowedInconclusive: ['cache-hit-rate'] });
+    expect(r.st.timeline.map((t) => t.event)).toEqual(['inconclusive allowed by the plan', 'monitoring ended inconclusive']);
+    expect(r.st.timeline[0].detail).toMatch(/cache-hit-rate \(cache-hit-rate inconclusive\) \(mustHaveData: false\)/);
+  });
+
+  it('only gates the plan allows inconclusive: recorded, and the rollout does not hold', () => {
+    const r = ended([prod('mape', 'pass'), prod('cache-hit-rate', 'inconclusive', false)]);
+    expect(rules.monitorEnded(r, T)).toEqual([]);
+    expect(r.st.monitorEnd).toMatchObject({ inconclusive: [], allowedInconclusive: ['cache-hit-rate'] });
+  });
+
+  it('confirm is refused before the hold, without by/reason, and twice; accepted it is recorded like a GO', () => {
+    const r = ended([prod('forecast-duration', 'inconclusive'), prod('cache-hit-rate', 'inconclusive', false)]);
+    const p = { by: 'lee', reason: 'no run expected overnight' };
+    expect(rules.refuseConfirm(r, p)).toMatch(/monitoring ended with gates inconclusive \(state now: running, stage monitor\)/);
+    rules.monitorEnded(r, T);
+    r.st.state = 'awaiting-confirmation';
+    expect(rules.refuseConfirm(r, { by: 'lee' })).toMatch(/"reason" is required/);
+    expect(rules.refuseConfirm(r, 'yes')).toMatch(/JSON object/);
+    expect(rules.refuseConfirm(r, p)).toBeUndefined();
+    expect(rules.confirm(r, p, T + H)).toMatch(/confirmed by lee: releasing v1 with inconclusive production gates forecast-duration/);
+    expect(r.st.confirmation).toEqual({
+      kind: 'confirm',
+      by: 'lee',
+      reason: 'no run expected overnight',
+      at: new Date(T + H).toISOString(),
+      acceptedInconclusive: ['forecast-duration'],
+      allowedInconclusive: ['cache-hit-rate'],
+    });
+    // The GO decision stays as it was: the confirmation is its own record.
+    expect(r.st.decision).toBeUndefined();
+    expect(rules.refuseConfirm(r, p)).toMatch(/already confirmed by lee/);
+  });
+
+  it('rollback stays possible while held; once ending, confirm is refused', () => {
+    const r = ended([prod('mape', 'inconclusive')]);
+    rules.monitorEnded(r, T);
+    r.st.state = 'awaiting-confirmation';
+    expect(rules.refuseRollback(r, { by: 'oncall', reason: 'no data, no release' })).toBeUndefined();
+    rules.requestRollback(r, { by: 'oncall', reason: 'no data, no release' }, T);
+    expect(rules.refuseConfirm(r, { by: 'lee', reason: 'ok' })).toMatch(/already ending \(rollback by oncall/);
+  });
+
+  it('no confirm by the deadline: an automatic rollback naming the gates and the deadline', () => {
+    const r = ended([prod('mape', 'inconclusive'), prod('gc-pause', 'inconclusive')]);
+    rules.monitorEnded(r, T);
+    expect(rules.confirmTimeoutMs({})).toBe(24 * H);
+    expect(rules.confirmTimeoutMs({ confirmTimeoutMs: 5000 })).toBe(5000);
+    r.st.deadlines.confirmDeadline = new Date(T + 24 * H).toISOString();
+    rules.confirmTimedOut(r, 24 * H, T + 24 * H);
+    expect(r.abort).toMatchObject({ kind: 'rollback', by: 'system', automatic: true, at: T + 24 * H });
+    expect(r.abort!.reason).toBe('no confirm by the deadline 2025-03-02T00:00:00.000Z (24 h after monitoring ended); production gates inconclusive: mape, gc-pause');
+    expect(rules.endState(r.abort)).toBe('rolled-back');
+  });
+
+  it('staging: GO needs acceptInconclusive only for gates that need data; the plan-allowed ones are recorded apart', () => {
+    const r = run();
+    rules.approve(r, { role: 'product-owner', by: 'Ann' }, T);
+    rules.approve(r, { role: 'devops-lead', by: 'Bob' }, T);
+    r.st.gates.staging = [{ ...gate('inconclusive'), mustHaveData: false }, { ...gate('pass'), gate: 'mape' }];
+    expect(rules.refuseGo(r, { by: 'rm', reason: 'ok' })).toBeUndefined();
+    rules.go(r, { by: 'rm', reason: 'ok' }, T);
+    expect(r.st.decision).toMatchObject({ kind: 'go', allowedInconclusive: ['cache-hit-rate'] });
+    expect(r.st.decision!.acceptedInconclusive).toBeUndefined();
+  });
+});
+
 describe('watch schedule', () => {
   const w: rules.WatchPlan = { startMs: T, windowMs: 24 * H, cycles: 3, intervalMs: 6 * H };
 

@@ -76,3 +76,28 @@ test('a gate without a finite value never throws (details must not fail the work
   expect(gateLine(gate({ measured: undefined as unknown as number }))).toBe('peak-memory pass: no value (< 62 %)');
   expect(gateLine(gate({ measured: Number.NaN }))).toBe('peak-memory pass: ? % (< 62 %)');
 });
+
+test('awaiting confirmation: the inconclusive gates, what the plan allowed, the confirm deadline; overrides with who set them', () => {
+  const d = rolloutDetails(
+    status({
+      stage: 'confirmation',
+      state: 'awaiting-confirmation',
+      monitorEnd: { at: '2026-12-02T00:00:00.000Z', inconclusive: ['forecast-duration', 'mape'], allowedInconclusive: ['cache-hit-rate'] },
+      overrides: [
+        { gate: 'mape', comparator: '<', threshold: 25, replaced: { comparator: '<', threshold: 20 }, by: 'alice' },
+        { gate: 'peak-memory', comparator: '<', threshold: 70, by: 'alice' },
+      ],
+      deadlines: { confirmDeadline: '2026-12-03T00:00:00.000Z' },
+    }),
+  );
+  expect(d).toContain('**v19.3-batch-delay**: stage **confirmation**, awaiting-confirmation');
+  expect(d).toContain('gate overrides: mape < 25 (plan: < 20) by alice; peak-memory < 70 (added) by alice');
+  expect(d).toContain('monitoring ended with gates inconclusive: forecast-duration, mape; waiting for **confirm** (by, reason) or rollback');
+  expect(d).toContain('inconclusive, allowed by the plan (mustHaveData: false): cache-hit-rate');
+  expect(d).toContain('confirm deadline 2026-12-03T00:00:00.000Z (then rollback)');
+});
+
+test('a confirmation is shown once given', () => {
+  const confirmation = { kind: 'confirm' as const, by: 'lee', reason: 'no run overnight', at: '', acceptedInconclusive: ['mape'] };
+  expect(rolloutDetails(status({ stage: 'done', state: 'completed', confirmation }))).toContain('confirmed by lee: no run overnight (accepting inconclusive: mape)');
+});

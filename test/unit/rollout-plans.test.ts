@@ -111,4 +111,28 @@ describe('release markdown', () => {
     expect(report).toMatch(/Refused messages/);
     expect(report).toMatch(/Staging validation \+ soak: n\/a/);
   });
+
+  test('the release record names each gate override with who set it, and a confirmation of inconclusive gates', () => {
+    const confirmed: RolloutStatus = {
+      ...status,
+      state: 'completed',
+      rollback: undefined,
+      overrides: [
+        { gate: 'mape', comparator: '<', threshold: 25, replaced: { comparator: '<', threshold: 20 }, by: 'dev' },
+        { gate: 'peak-memory', comparator: '<', threshold: 70, by: 'dev' },
+      ],
+      decision: { kind: 'go', by: 'lee', reason: 'staging green', at: '2025-11-18T12:00:00.000Z' },
+      monitorEnd: { at: '2025-11-19T12:00:00.000Z', inconclusive: ['forecast-duration'], allowedInconclusive: ['cache-hit-rate'] },
+      deadlines: { confirmDeadline: '2025-11-20T12:00:00.000Z' },
+      confirmation: { kind: 'confirm', by: 'kim', reason: 'no run in the window, checked by hand', at: '2025-11-19T13:00:00.000Z', acceptedInconclusive: ['forecast-duration'] },
+    };
+    const entry = renderChangelogEntry(confirmed);
+    expect(entry).toContain('- Gate overrides: `mape < 25` (plan: < 20) set by dev; `peak-memory < 70` (added, not in the plan) set by dev');
+    expect(entry).toContain('- Confirmed with inconclusive production gates (forecast-duration) by kim — no run in the window, checked by hand');
+    const report = renderPostDeploymentReport(confirmed);
+    expect(report).toContain('- `mape < 25` (plan: < 20) set by dev');
+    expect(report).toContain('- Production monitoring ended at 2025-11-19T12:00:00.000Z with gates inconclusive: forecast-duration (held for confirmation until 2025-11-20T12:00:00.000Z)');
+    expect(report).toContain('  - allowed by the plan to end without data (mustHaveData: false): cache-hit-rate');
+    expect(report).toMatch(/- \*\*CONFIRM\*\* by kim at 2025-11-19T13:00:00.000Z: no run in the window, checked by hand\n {2}- accepted inconclusive gates: forecast-duration/);
+  });
 });

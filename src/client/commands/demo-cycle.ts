@@ -5,10 +5,10 @@ import { startApiServer } from '../../api/server';
 import { getEnvironmentConfig } from '../../db/config-store';
 import { formatDuration, planToInput } from '../../rollout/input';
 import type { RolloutStatus } from '../../rollout/types';
-import { approveUpdate, goUpdate, statusQuery } from '../../workflows/messages';
+import { approveUpdate, confirmUpdate, goUpdate, statusQuery } from '../../workflows/messages';
 import { renderCycleReport } from '../html-report';
 import { STATE_DIR } from '../services';
-import type { DemoStep } from './demo';
+import type { DemoContext, DemoStep } from './demo';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import { startPostDeployPrefetch, startPrefetch, startRollout } from '../starters';
 import { describePrefetch } from './prefetch';
@@ -36,21 +36,31 @@ const schedulesStep: DemoStep = {
 /** Rate and length of each replay: one simulated day of queries compressed into a few seconds. */
 const TRAFFIC = { rate: 400, duration: 4 };
 
+/** The forecast API on a free port for the length of `fn`. */
+async function withApi<T>(ctx: DemoContext, fn: (api: { url: string; flush(): Promise<void> }) => Promise<T>): Promise<T> {
+  const s = ctx.services!;
+  const api = await startApiServer({
+    pool: s.pool,
+    cache: s.cache,
+    temporalClient: s.temporal!.client,
+    taskQueue: s.infra.taskQueue,
+    adminToken: s.infra.adminToken,
+    port: 0,
+    log: () => undefined,
+  });
+  try {
+    return await fn(api);
+  } finally {
+    await api.close();
+  }
+}
+
 const trafficPrefetchStep: DemoStep = {
   name: 'traffic-prefetch',
   title: 'API traffic for a simulated day, a predictive prefetch of the top queries, traffic for the next day',
   async run(ctx) {
     const s = ctx.services!;
-    const api = await startApiServer({
-      pool: s.pool,
-      cache: s.cache,
-      temporalClient: s.temporal!.client,
-      taskQueue: s.infra.taskQueue,
-      adminToken: s.infra.adminToken,
-      port: 0,
-      log: () => undefined,
-    });
-    try {
+    await withApi(ctx, async (api) => {
       const before = await replayTraffic({ base: api.url, environment: ctx.environment, ...TRAFFIC });
       for (const line of formatTraffic(before)) ctx.log(`  before: ${line}`);
       await api.flush(); // the query log feeds the prefetch's top-N analysis
@@ -62,9 +72,7 @@ const trafficPrefetchStep: DemoStep = {
       for (const line of formatTraffic(after)) ctx.log(`  after:  ${line}`);
       await api.flush();
       ctx.report.trafficPrefetch = { before, prefetch, after };
-    } finally {
-      await api.close();
-    }
+    });
   },
 };
 
@@ -93,31 +101,42 @@ async function waitForState(read: () => Promise<RolloutStatus>, done: (s: Rollou
   }
 }
 
+/** Production traffic during the rehearsal's monitoring window: a third simulated day, gentler than the replays above. */
+const MONITOR_TRAFFIC = { rate: 150, duration: 4, dayOffset: 2 };
+
+const ENDED = ['completed', 'rolled-back', 'no-go', 'failed'];
+
 const rolloutStep: DemoStep = {
   name: 'rollout',
-  title: 'Rollout rehearsal of P1 (STREAMING_BATCH_DELAY_MS=300): staging, gates, sign-offs, GO, production',
+  title: 'Rollout rehearsal of P1 (STREAMING_BATCH_DELAY_MS=300): staging, gates, sign-offs, GO, production measured under traffic',
   async run(ctx) {
     const s = ctx.services!;
     const client = s.temporal!.client;
     const release = `v19.3-batch-delay-rehearsal-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`;
-    // The plan's windows (24 h soak, 3 cycles) shortened for a rehearsal; the deploy hook above
-    // shows the post-deploy prefetch, so the rehearsal does not wait for another 2-minute timer.
+    // The plan's windows (24 h soak, 3 cycles; 24 h monitoring) shortened for a rehearsal; production
+    // monitoring runs a forecast cycle and gets API traffic, so its gates are measured. The deploy
+    // hook above shows the post-deploy prefetch, so the rehearsal does not wait for another 2-minute timer.
     const input = planToInput('v19.3-batch-delay', {
       release,
       author: 'demo-author',
       soak: '8s',
-      monitor: '5s',
+      monitor: '20s',
       cycles: 1,
+      monitorCycles: 1,
       approvalTimeout: '5m',
+      confirmTimeout: '2m',
       postDeployPrefetch: false,
       forecast: ctx.skuSubset ? { skus: ctx.skuSubset } : undefined,
     });
+    // The plan's own gates: the 700-SKU catalogue meets them, so no `--gate` override (which would be recorded) is needed.
+    ctx.log(`  gates: the plan's own (${input.gates.map((g) => `${g.gate} ${g.comparator} ${g.threshold}`).join(', ')}); no --gate overrides`);
     await startRollout(client, input, s.infra.taskQueue);
     const handle = client.workflow.getHandle(rolloutWorkflowId(release));
     const read = () => handle.query(statusQuery);
     const settled = (st: RolloutStatus) => st.state !== 'running';
     let status = await waitForState(read, settled, ctx.log);
     for (const g of status.gates.staging ?? []) ctx.log(`    ${g.status.padEnd(12)} ${g.gate}: ${g.detail}`);
+    let traffic: unknown;
     if (status.state === 'awaiting-approval') {
       for (const [role, by] of [
         ['product-owner', 'demo-product-owner'],
@@ -128,10 +147,37 @@ const rolloutStep: DemoStep = {
       // Staging has no API traffic in the demo, so its cache gates stay inconclusive: GO accepts that, on the record.
       const go = await handle.executeUpdate(goUpdate, { args: [{ by: 'demo-devops-lead', reason: 'staging gates pass', acceptInconclusive: true }] });
       ctx.log(`  go: ${go}`);
-      status = await waitForState(read, (st) => ['completed', 'rolled-back', 'no-go', 'failed'].includes(st.state), ctx.log);
+      status = await waitForState(read, (st) => st.stage === 'monitor' || ENDED.includes(st.state), ctx.log);
+      if (status.stage === 'monitor') {
+        traffic = await withApi(ctx, async (api) => {
+          const t = await replayTraffic({ base: api.url, environment: ctx.environment, ...MONITOR_TRAFFIC });
+          await api.flush(); // hit counts and the query log are what the production gates measure
+          return t;
+        });
+        for (const line of formatTraffic(traffic as Awaited<ReturnType<typeof replayTraffic>>)) ctx.log(`  production traffic: ${line}`);
+      }
+      status = await waitForState(read, (st) => st.state === 'awaiting-confirmation' || ENDED.includes(st.state), ctx.log);
+      for (const g of status.gates.production ?? []) ctx.log(`    ${g.status.padEnd(12)} ${g.gate}: ${g.detail}`);
+      if (status.state === 'awaiting-confirmation') {
+        // Never a silent pass: the rehearsal confirms on the record, naming what it accepts.
+        const open = status.monitorEnd?.inconclusive.join(', ');
+        const reason = `rehearsal: ${open} had no data in the ${formatDuration(input.monitor.windowMs)} window; accepted for the demo only`;
+        ctx.log(`  confirm: ${await handle.executeUpdate(confirmUpdate, { args: [{ by: 'demo-devops-lead', reason }] })}`);
+        status = await waitForState(read, (st) => ENDED.includes(st.state), ctx.log);
+      }
     }
-    ctx.log(`  rollout ${release}: ${status.state}`);
-    ctx.report.rollout = { release, workflowId: handle.workflowId, state: status.state, stage: status.stage, gates: status.gates, decision: status.decision };
+    ctx.log(`  rollout ${release}: ${status.state}${status.confirmation ? ` (confirmed by ${status.confirmation.by}: ${status.confirmation.reason})` : ''}`);
+    ctx.report.rollout = {
+      release,
+      workflowId: handle.workflowId,
+      state: status.state,
+      stage: status.stage,
+      gates: status.gates,
+      decision: status.decision,
+      confirmation: status.confirmation,
+      overrides: status.overrides,
+      monitorTraffic: traffic,
+    };
   },
 };
 

@@ -10,11 +10,12 @@ import { planToInput, formatDuration, type PlanOverrides } from '../../rollout/i
 import type { Environment, GateResult, RolloutStatus } from '../../rollout/types';
 import type { PolicyFigures, ShadowComparison } from '../../rollout/shadow';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import { approveUpdate, goUpdate, noGoUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
+import { approveUpdate, confirmUpdate, goUpdate, noGoUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
+import { overrideLine } from '../../workflows/rollout-details';
 import { connectTemporal, openDatabase, resolveInfra } from '../services';
 import { startRollout } from '../starters';
 
-/** `neuro rollout start|status|approve|go|no-go|rollback`: a thin client of the `rollout` workflow. */
+/** `neuro rollout start|status|approve|go|no-go|confirm|rollback`: a thin client of the `rollout` workflow. */
 
 
 type Out = (line: string) => void;
@@ -47,6 +48,7 @@ export async function rolloutStart(o: StartOptions, out: Out = stdout): Promise<
     `  staging: ${input.validation.cycles} forecast cycles over a ${formatDuration(input.validation.soakMs)} soak; ` +
       `gates: ${input.gates.map((g) => `${g.gate} ${g.comparator} ${g.threshold}`).join(', ')}`,
   );
+  for (const o of input.overrides ?? []) out(`  gate override: ${overrideLine(o)}`);
   out(`  sign-offs: ${input.signOffs.join(', ')}; approval timeout ${formatDuration(input.approvalTimeoutMs)}; monitor ${formatDuration(input.monitor.windowMs)}`);
   out(`Follow it with: neuro rollout status ${input.release}`);
 }
@@ -126,6 +128,7 @@ export function formatStatus(s: RolloutStatus, live: LiveRow[] = [], reverts: Re
   for (const c of s.conflicts ?? []) lines.push(`  CONFLICT: ${conflictText(c)}`);
   const rv = reverts.at(-1);
   if (rv) lines.push(`  revert: ${rv.status} — requested by ${rv.requestedBy} at ${rv.startedAt}: ${rv.reason} (workflow ${rv.workflowId})${rv.detail.error ? `; ${rv.detail.error}` : ''}`);
+  for (const o of s.overrides ?? []) lines.push(`  gate override: ${overrideLine(o)}`);
   for (const [env, gates] of Object.entries(s.gates)) {
     if (!gates) continue;
     lines.push(`  gates (${env}):`, ...gates.map(gateLine));
@@ -133,6 +136,8 @@ export function formatStatus(s: RolloutStatus, live: LiveRow[] = [], reverts: Re
   const got = s.approvals.received.map((a) => `${a.role} (${a.by})`).join(', ') || 'none';
   lines.push(`  sign-offs: ${got}${s.approvals.missing.length ? `; missing: ${s.approvals.missing.join(', ')}` : ''}`);
   if (s.decision) lines.push(`  decision: ${s.decision.kind.toUpperCase()} by ${s.decision.by} — ${s.decision.reason}`);
+  if (s.monitorEnd?.allowedInconclusive.length) lines.push(`  inconclusive at the end of monitoring, allowed by the plan (mustHaveData: false): ${s.monitorEnd.allowedInconclusive.join(', ')}`);
+  if (s.confirmation) lines.push(`  confirmed by ${s.confirmation.by} — ${s.confirmation.reason}; accepted inconclusive: ${s.confirmation.acceptedInconclusive?.join(', ') || 'none'}`);
   if (s.rollback) {
     lines.push(
       `  rollback: ${s.rollback.automatic ? 'automatic' : `by ${s.rollback.by}`} — ${s.rollback.reason}; restored ${s.rollback.restored.join(', ') || 'nothing'}${s.rollback.durationMs !== undefined ? ` in ${s.rollback.durationMs} ms` : ''}`,
@@ -143,6 +148,11 @@ export function formatStatus(s: RolloutStatus, live: LiveRow[] = [], reverts: Re
   if (s.state === 'awaiting-approval' && d.approvalDeadline) lines.push(`  approval deadline: ${d.approvalDeadline} (then NO-GO)`);
   if (s.stage === 'soak' || s.stage === 'validate') lines.push(`  soak ends: ${d.soakEndsAt}`);
   if (s.stage === 'monitor') lines.push(`  monitoring ends: ${d.monitorEndsAt}`);
+  if (s.state === 'awaiting-confirmation') {
+    lines.push(
+      `  awaiting confirmation: production gates inconclusive (${s.monitorEnd?.inconclusive.join(', ')}); \`neuro rollout confirm ${s.release} --by WHO --reason WHY\` or rollback by ${d.confirmDeadline} (then rollback)`,
+    );
+  }
   for (const r of s.rejected.slice(-3)) lines.push(`  refused ${r.message}: ${r.reason}`);
   lines.push('  recent:', ...s.timeline.slice(-5).map((t) => `    ${t.at} ${t.event}${t.detail ? ` — ${t.detail}` : ''}`));
   return lines;
@@ -215,4 +225,9 @@ export async function rolloutNoGo(release: string, o: { by: string; reason: stri
 
 export async function rolloutRollback(release: string, o: { by: string; reason: string }, out: Out = stdout): Promise<void> {
   await send(release, rollbackUpdate, { by: o.by, reason: o.reason }, out);
+}
+
+/** Releases a rollout held in awaiting-confirmation (production gates inconclusive), on the record. */
+export async function rolloutConfirm(release: string, o: { by: string; reason: string }, out: Out = stdout): Promise<void> {
+  await send(release, confirmUpdate, { by: o.by, reason: o.reason }, out);
 }
