@@ -1,7 +1,7 @@
 import { Context, log } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { claimKeys, KeyClaimedError, releaseClaims, type ClaimOwner } from '../db/claims';
-import { gateResultsFor, insertGateResults, insertRollout, loadGateData, saveRelease, updateRollout } from '../db/rollouts';
+import { gateResultsFor, insertGateResults, insertRollout, latestRunMape, loadGateData, saveRelease, updateRollout } from '../db/rollouts';
 import { evaluateGates, flaggedOutliers } from '../rollout/gates';
 import { parseRolloutInput, RolloutInputError } from '../rollout/input';
 import { renderChangelogEntry, renderPostDeploymentReport } from '../rollout/report';
@@ -103,6 +103,20 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
       const champion = cfg.ENABLE_HYBRID_FORECASTING ? cfg.SELECTION_POLICY : 'Prophet (hybrid off)';
       const [rows, realised] = await Promise.all([shadowRows(pool, a.environment, a.runIds), realisedRows(pool, a.environment, a.runIds)]);
       return compareShadow(rows, { champion, challenger: a.challenger, cycles: a.runIds.length, outlierThreshold: cfg.OUTLIER_MAPE_THRESHOLD, realised });
+    },
+
+    /**
+     * The automatic fallback's check: the hybrid's overall MAPE (given: the shadow challenger's; else
+     * the latest completed run's in the environment since `from`) against the environment's
+     * HYBRID_FALLBACK_MAPE. A breach is counted in neuro_hybrid_fallbacks_total.
+     */
+    async hybridFallbackCheck(a: { environment: Environment; from: string; measured?: number | null }) {
+      const threshold = (await getEnvironmentConfig(pool, a.environment)).HYBRID_FALLBACK_MAPE;
+      const run = a.measured === undefined ? await latestRunMape(pool, a.environment, a.from) : undefined;
+      const measured = a.measured === undefined ? (run?.mape ?? null) : a.measured;
+      const breach = measured !== null && measured > threshold;
+      if (breach) appMetrics.hybridFallbacks.inc({ environment: a.environment });
+      return { measured, threshold, runId: run?.runId ?? null, breach };
     },
 
     /** The release record: CHANGELOG_ops entry and POST_DEPLOYMENT_REPORT, kept in PostgreSQL. */

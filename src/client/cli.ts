@@ -216,6 +216,7 @@ export function buildProgram(): Command {
     .option('--shadow <model|policy>', 'shadow A/B: forecast and backtest this challenger beside what serves in every validation cycle, never served')
     .option('--monitor-cycles <n>', 'forecast cycles in production during monitoring (default 0: the daily schedule runs them)', int('--monitor-cycles'))
     .option('--approval-timeout <duration>', 'NO-GO when sign-offs and GO have not come in by then')
+    .option('--guard <duration>', 'hybrid rollouts: how long after monitoring the automatic fallback keeps checking new production runs (plan: 7d; 0 for none)')
     .option('--confirm-timeout <duration>', 'when monitoring ends with gates inconclusive: roll back unless confirmed by then (default 24h)')
     .option('--gate <criterion>', "NAME<OP>VALUE: replace a gate's threshold for this rollout or add a gate, e.g. 'mape<25' (repeatable; recorded with the author)", collect)
     .option('--author <who>', 'who starts it', process.env.USER || 'cli')

@@ -77,6 +77,7 @@ export const CONFIG_KEYS = {
   TSB_ALPHA: key(num(0, 1), 0.1, 'number between 0 and 1', 'TSB demand-size smoothing constant.'),
   TSB_BETA: key(num(0, 1), 0.1, 'number between 0 and 1', 'TSB demand-probability smoothing constant.'),
   OUTLIER_MAPE_THRESHOLD: key(num(0, 1000), DEFAULT_OUTLIER_MAPE, 'percent, 0..1000', 'A SKU whose MAPE is above this is an outlier.'),
+  HYBRID_FALLBACK_MAPE: key(num(0, 1000), 20, 'percent, 0..1000', "A hybrid rollout falls back by itself (automatic rollback) when the hybrid's overall MAPE is above this."),
   FORECAST_INTERVAL_LEVELS: key(levelList, '80,95', 'comma-separated levels strictly between 0 and 100, or "none"', 'Conformal prediction-interval levels each forecast run stores and the API serves (?level=).'),
   OUTLIER_METRIC: key(z.enum(OUTLIER_METRICS), 'mape', `one of ${OUTLIER_METRICS.join(', ')}`, 'Per-SKU metric the outlier threshold applies to (recorded in every summary).'),
 } as const;

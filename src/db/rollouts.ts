@@ -237,3 +237,13 @@ export async function loadGateData(pool: Pool, w: GateWindow, flagged: (runs: Ru
 
   return { runs, baselineRuns, prefetches, cache: await counts(false), peakCache: await counts(true), outlierAccuracy };
 }
+
+/** The latest completed forecast run of the environment that finished at or after `from`, with its MAPE (the hybrid fallback's measure). */
+export async function latestRunMape(pool: Pool, environment: string, from: string): Promise<{ runId: string; mape: number | null; finishedAt: string } | undefined> {
+  const { rows } = await pool.query<{ id: string; mape: number | null; finished_at: Date }>(
+    `SELECT id, mape, finished_at FROM forecast_runs WHERE environment = $1 AND status = 'completed' AND finished_at >= $2
+     ORDER BY finished_at DESC LIMIT 1`,
+    [environment, from],
+  );
+  return rows[0] && { runId: rows[0].id, mape: rows[0].mape, finishedAt: rows[0].finished_at.toISOString() };
+}

@@ -49,6 +49,7 @@ export const appMetrics = {
     labelNames: ['environment'] as const,
     registers,
   }),
+  hybridFallbacks: new Counter({ name: 'neuro_hybrid_fallbacks_total', help: "Hybrid rollouts fallen back by themselves: the hybrid's overall MAPE above HYBRID_FALLBACK_MAPE", labelNames: ['environment'] as const, registers }),
   rollbacks: new Counter({ name: 'neuro_rollbacks_total', help: 'Rollbacks completed, by reason (the breached gate, or the kind of decision)', labelNames: ['reason'] as const, registers }),
 };
 
@@ -58,6 +59,7 @@ export function rollbackReason(r: { automatic: boolean; reason: string }): strin
   const gate = /^gate failed in [a-z]+: ([a-z-]+):/.exec(r.reason)?.[1];
   if (gate) return `gate:${gate}`;
   if (r.reason.startsWith('no confirm')) return 'confirm-timeout';
+  if (r.reason.startsWith('hybrid fallback')) return 'hybrid-fallback';
   return r.reason.startsWith('step failed') ? 'step-failed' : 'automatic';
 }
 

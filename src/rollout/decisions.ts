@@ -10,7 +10,7 @@ import type { ApprovePayload, DecisionPayload, Environment, GateResult, GoPayloa
 /** How long a rollout holds for `confirm` after monitoring ends with gates inconclusive, unless the input says. */
 export const DEFAULT_CONFIRM_TIMEOUT_MS = 24 * 3_600_000;
 
-export type AbortKind = 'rollback' | 'gate' | 'no-go' | 'error';
+export type AbortKind = 'rollback' | 'gate' | 'no-go' | 'error' | 'fallback';
 
 /** Why the pipeline stops: set by a message, a failed gate, NO-GO or a failure; then the saga runs. */
 export interface Abort {
@@ -206,6 +206,27 @@ export function approvalTimedOut(r: RolloutRun, timeoutMs: number, at: number): 
 
 export function gateFailed(r: RolloutRun, environment: Environment, why: string, at: number): void {
   r.abort = { kind: 'gate', by: 'rollout', reason: `gate failed in ${environment}: ${why}`, automatic: true, at };
+}
+
+// ---- the hybrid's automatic fallback ------------------------------------------------------------
+
+/** A rollout of the hybrid (P3): it turns hybrid forecasting on, or shadows a challenger. */
+export const isHybridRollout = (input: Pick<RolloutInput, 'changes' | 'validation'>): boolean =>
+  input.changes.ENABLE_HYBRID_FORECASTING === true || input.validation.shadow !== undefined;
+
+/** The plan's "if hybrid model MAPE > 20%, automatically revert to Prophet-only": no data, no breach. */
+export const fallbackBreached = (measured: number | null, threshold: number): measured is number => measured !== null && measured > threshold;
+
+export function fallBack(r: RolloutRun, environment: Environment, measured: number, threshold: number, at: number): void {
+  r.abort = { kind: 'fallback', by: 'rollout', reason: `hybrid fallback in ${environment}: MAPE ${measured.toFixed(2)}% > HYBRID_FALLBACK_MAPE ${threshold}%`, automatic: true, at };
+}
+
+/** Guard after monitoring: checks every interval until the period ends; the next check's time, or undefined when over. */
+export function nextGuardCheck(startMs: number, windowMs: number, intervalMs: number, nowMs: number): number | undefined {
+  const end = startMs + windowMs;
+  if (nowMs >= end) return undefined;
+  const next = startMs + (Math.floor((nowMs - startMs) / intervalMs) + 1) * intervalMs;
+  return Math.min(next, end);
 }
 
 export function stepFailed(r: RolloutRun, message: string, at: number): void {

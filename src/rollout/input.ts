@@ -88,6 +88,7 @@ const inputSchema = z
     gates: z.array(gateSchema),
     productionGates: z.array(gateSchema).optional(),
     confirmTimeoutMs: z.number().int().min(1).optional(),
+    guard: z.object({ windowMs: ms, checkIntervalMs: z.number().int().min(100, 'guard checkIntervalMs must be >= 100') }).strict().optional(),
     overrides: z.array(overrideSchema).optional(),
     signOffs: z.array(role).refine((r) => new Set(r).size === r.length, 'signOffs lists a role twice'),
     approvalTimeoutMs: z.number().int().min(1),
@@ -137,6 +138,8 @@ export interface PlanOverrides {
   gate?: string[];
   /** How long to hold for `confirm` when monitoring ends with gates inconclusive. */
   confirmTimeout?: string;
+  /** A hybrid rollout's fallback guard after monitoring (the plan's; "0" for none). */
+  guard?: string;
   soak?: string;
   monitor?: string;
   cycles?: number;
@@ -186,6 +189,7 @@ export function planToInput(planOrName: RolloutPlan | string, o: PlanOverrides):
     signOffs: o.signOffs ?? plan.signOffs,
     approvalTimeoutMs: parseDuration(o.approvalTimeout ?? plan.approvalTimeout, '--approval-timeout'),
     confirmTimeoutMs: parseDuration(o.confirmTimeout ?? plan.confirmTimeout, '--confirm-timeout'),
+    ...guardOf(o.guard ?? plan.guard, (w) => interval(w, plan.monitor.checkInterval)),
     monitor: {
       windowMs,
       checkIntervalMs: interval(windowMs, plan.monitor.checkInterval),
@@ -193,6 +197,13 @@ export function planToInput(planOrName: RolloutPlan | string, o: PlanOverrides):
       postDeployPrefetch: o.postDeployPrefetch ?? true,
     },
   });
+}
+
+/** The guard window and its check interval, or nothing for "0" or a plan without a guard. */
+function guardOf(window: string | undefined, interval: (windowMs: number) => number): Pick<RolloutInput, 'guard'> {
+  if (window === undefined || window === '0') return {};
+  const windowMs = parseDuration(window, '--guard');
+  return { guard: { windowMs, checkIntervalMs: interval(windowMs) } };
 }
 
 /**

@@ -19,6 +19,8 @@ export interface RolloutPlan {
   /** How long a rollout whose monitoring ended with gates inconclusive waits for `confirm`, then rolls back. */
   confirmTimeout: string;
   monitor: { window: string; checkInterval: string };
+  /** A hybrid plan's fallback guard after monitoring: HYBRID_FALLBACK_MAPE checked on every new production run. */
+  guard?: string;
   /** The plan's own rollback note, kept for the report. */
   rollbackNote: string;
 }
@@ -103,6 +105,7 @@ export const PLANS: Record<string, RolloutPlan> = {
     approvalTimeout: '72h',
     confirmTimeout: '24h',
     monitor: { window: '24h', checkInterval: '6h' },
+    guard: '7d',
     rollbackNote: 'ENABLE_HYBRID_FORECASTING and the model keys back to their snapshot; plan: < 2 minutes',
   },
 };

@@ -127,6 +127,8 @@ export interface RolloutInput {
   confirmTimeoutMs?: number;
   /** Thresholds replaced or gates added for this rollout (already applied to `gates`/`productionGates`). */
   overrides?: GateOverride[];
+  /** A hybrid rollout's guard after monitoring: the fallback is checked every interval (a new production run) until the window ends. */
+  guard?: { windowMs: number; checkIntervalMs: number };
 }
 
 export type RolloutStage =
@@ -139,6 +141,7 @@ export type RolloutStage =
   | 'apply-production'
   | 'monitor'
   | 'confirmation'
+  | 'guard'
   | 'release'
   | 'rollback'
   | 'done';
@@ -254,7 +257,7 @@ export interface RolloutStatus {
   /** Gate thresholds replaced or added for this rollout, with who set them. */
   overrides?: GateOverride[];
   rollback?: RollbackRecord;
-  deadlines: { soakEndsAt?: string; approvalDeadline?: string; monitorEndsAt?: string; confirmDeadline?: string };
+  deadlines: { soakEndsAt?: string; approvalDeadline?: string; monitorEndsAt?: string; confirmDeadline?: string; guardEndsAt?: string };
   /** Messages refused (bad payload or wrong moment), so a refused signal is visible too. */
   rejected: { at: string; message: string; reason: string }[];
   timeline: TimelineEntry[];

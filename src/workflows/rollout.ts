@@ -40,7 +40,7 @@ import {
 } from './messages';
 import { postDeployPrefetch, prefetch } from './prefetch';
 import { duration, rolloutDetails, watchTimerSummary } from './rollout-details';
-import { RELEASE_TAG, STAGE, STATUS } from './search-attributes';
+import { FALLBACK, RELEASE_TAG, STAGE, STATUS } from './search-attributes';
 
 /**
  * The kickoff plan's runbook as one durable workflow: snapshot -> apply to staging -> validation
@@ -53,7 +53,7 @@ import { RELEASE_TAG, STAGE, STATUS } from './search-attributes';
  */
 
 const RECORD_OPTIONS = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '10s' } } as const;
-const { compareShadowRuns, prepareRollout, recordRollout, writeReleaseRecord, releaseKeyClaims } = proxyActivities<Activities>(RECORD_OPTIONS);
+const { compareShadowRuns, hybridFallbackCheck, prepareRollout, recordRollout, writeReleaseRecord, releaseKeyClaims } = proxyActivities<Activities>(RECORD_OPTIONS);
 // Config reads and writes are small transactions: short timeouts and fast retries keep a rollback in seconds.
 const CONFIG_OPTIONS = { startToCloseTimeout: '20s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' } } as const;
 const { snapshotConfig } = proxyActivities<Activities>(CONFIG_OPTIONS);
@@ -139,7 +139,7 @@ async function pipeline(ro: Rollout, raw: RolloutInput): Promise<void> {
   setStage(r, 'validate');
   const { soakMs, cycles, checkIntervalMs } = input.validation;
   const stagingFailed = await watch(ro, 'staging', { startMs: stagingStart, windowMs: soakMs, cycles, intervalMs: checkIntervalMs }, input.gates, { from: startedMs, to: stagingStart });
-  if (stagingFailed) return rules.gateFailed(r, 'staging', stagingFailed, nowMs());
+  if (stagingFailed) return void (r.abort ?? rules.gateFailed(r, 'staging', stagingFailed, nowMs()));
 
   r.st.deadlines.approvalDeadline = iso(nowMs() + input.approvalTimeoutMs);
   setStage(r, 'approval', 'awaiting-approval');
@@ -163,12 +163,45 @@ async function pipeline(ro: Rollout, raw: RolloutInput): Promise<void> {
   setStage(r, 'monitor');
   const { windowMs, cycles: monitorCycles, checkIntervalMs: monitorInterval } = input.monitor;
   const productionFailed = await watch(ro, 'production', { startMs: productionStart, windowMs, cycles: monitorCycles, intervalMs: monitorInterval }, input.productionGates ?? input.gates);
-  if (productionFailed) return rules.gateFailed(r, 'production', productionFailed, nowMs());
+  if (productionFailed) return void (r.abort ?? rules.gateFailed(r, 'production', productionFailed, nowMs()));
   if (!(await confirmInconclusive(ro))) return;
   if (prefetchChild) {
     await prefetchChild.result();
     log(r, 'post-deploy prefetch done');
   }
+  await guard(ro);
+}
+
+/**
+ * After monitoring, a hybrid rollout's guard: the automatic fallback checked every interval on the
+ * newest production run, until the guard window ends. A breach sets the abort (the saga runs).
+ */
+async function guard(ro: Rollout): Promise<void> {
+  const { r, input } = ro;
+  if (!input.guard || !rules.isHybridRollout(input) || !patched('hybrid-fallback')) return;
+  const { windowMs, checkIntervalMs } = input.guard;
+  const startMs = nowMs();
+  r.st.deadlines.guardEndsAt = iso(startMs + windowMs);
+  setStage(r, 'guard');
+  await recordRollout(r.st);
+  for (let next = rules.nextGuardCheck(startMs, windowMs, checkIntervalMs, startMs); next !== undefined; next = rules.nextGuardCheck(startMs, windowMs, checkIntervalMs, nowMs())) {
+    await sleep(Math.max(1, next - nowMs()), { summary: `fallback guard: check the newest production run (until ${r.st.deadlines.guardEndsAt})` });
+    if (await fallbackCheck(ro, 'production', startMs)) return;
+  }
+}
+
+/**
+ * The plan's "if hybrid MAPE > 20%, automatically revert": the hybrid's overall MAPE (in staging
+ * with a shadow, the challenger's) against HYBRID_FALLBACK_MAPE; a breach is an automatic rollback.
+ */
+async function fallbackCheck({ r }: Rollout, environment: Environment, fromMs: number): Promise<boolean> {
+  const measured = environment === 'staging' && r.st.shadow ? r.st.shadow.overall.challenger.mape : undefined;
+  const c = await hybridFallbackCheck({ environment, from: iso(fromMs), ...(measured !== undefined ? { measured } : {}) });
+  log(r, `fallback check ${environment}: ${c.breach ? 'BREACH' : 'ok'}`, `hybrid MAPE ${c.measured === null ? 'n/a (no run yet)' : `${c.measured.toFixed(2)}%`} vs HYBRID_FALLBACK_MAPE ${c.threshold}%`);
+  if (!c.breach) return false;
+  rules.fallBack(r, environment, c.measured!, c.threshold, nowMs());
+  upsertSearchAttributes([{ key: FALLBACK, value: 'automatic' }]);
+  return true;
 }
 
 /**
@@ -338,6 +371,13 @@ async function checkGates({ r }: Rollout, environment: Environment, gates: GateS
   return rules.failedGates(results);
 }
 
+/** The gates, then for a hybrid rollout the automatic fallback (which sets the abort itself). */
+async function checkAll(ro: Rollout, environment: Environment, gates: GateSpec[], fromMs: number, baseline?: { from: number; to: number }) {
+  const failed = await checkGates(ro, environment, gates, fromMs, baseline);
+  if (failed || !rules.isHybridRollout(ro.input) || !patched('hybrid-fallback')) return failed;
+  return (await fallbackCheck(ro, environment, fromMs)) ? ro.r.abort!.reason : undefined;
+}
+
 /**
  * Watches an environment for a window (schedule in rules.watchStep): cycles spread evenly over it,
  * gates after each cycle and at every check interval, and once more at the end. Returns why a gate failed.
@@ -348,7 +388,7 @@ async function watch(ro: Rollout, environment: Environment, w: WatchPlan, gates:
   const pos = rules.startWatch(w);
   for (;;) {
     const step = rules.watchStep(w, pos, nowMs());
-    if (step.kind === 'end') return checkGates(ro, environment, gates, w.startMs, baseline);
+    if (step.kind === 'end') return checkAll(ro, environment, gates, w.startMs, baseline);
     if (step.kind === 'sleep') {
       const ms = Math.max(1, step.untilMs - nowMs());
       await sleep(ms, { summary: watchTimerSummary(environment, w, pos, step.untilMs, ms, (i) => rules.cycleDueAt(w, i)) });
@@ -358,7 +398,7 @@ async function watch(ro: Rollout, environment: Environment, w: WatchPlan, gates:
       pos.cyclesDone = step.n;
       await forecastCycle(ro, environment, `${environment === 'staging' ? 'validation' : 'monitor'}-cycle-${step.n}`, environment === 'staging');
     }
-    const failed = await checkGates(ro, environment, gates, w.startMs, baseline);
+    const failed = await checkAll(ro, environment, gates, w.startMs, baseline);
     if (failed) return failed;
     if (onGrid) pos.nextCheckMs = rules.nextCheckAfter(w, pos, nowMs());
     else if (step.kind === 'check') pos.nextCheckMs = nowMs() + w.intervalMs;

@@ -10,8 +10,10 @@ export const STATUS = defineSearchAttributeKey('NeuroStatus', SearchAttributeTyp
 export const RELEASE_TAG = defineSearchAttributeKey('NeuroReleaseTag', SearchAttributeType.KEYWORD);
 export const STAGE = defineSearchAttributeKey('NeuroStage', SearchAttributeType.KEYWORD);
 export const TRIGGER = defineSearchAttributeKey('NeuroTrigger', SearchAttributeType.KEYWORD);
+/** "automatic" on a hybrid rollout that fell back by itself (HYBRID_FALLBACK_MAPE). */
+export const FALLBACK = defineSearchAttributeKey('NeuroFallback', SearchAttributeType.KEYWORD);
 
 /** Set by Temporal on runs a Schedule starts (system attribute: not registered by us). */
 export const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
-export const ALL_SEARCH_ATTRIBUTES = [ENVIRONMENT, RUN_DATE, STATUS, RELEASE_TAG, STAGE, TRIGGER];
+export const ALL_SEARCH_ATTRIBUTES = [ENVIRONMENT, RUN_DATE, STATUS, RELEASE_TAG, STAGE, TRIGGER, FALLBACK];

@@ -21,6 +21,8 @@ export interface CallRecord {
 export interface FakeOptions {
   /** Verdict of a gate evaluation: 'fail' fails every gate of that call, 'inconclusive' leaves them without data. */
   gateVerdict?: (call: { environment: string; at: number; n: number }) => 'pass' | 'fail' | 'inconclusive';
+  /** The hybrid's MAPE a fallback check measures (default 10, under HYBRID_FALLBACK_MAPE's 20). */
+  hybridMape?: (call: { environment: string; at: number }) => number | null;
 }
 
 /** A small run: 20 SKUs in 2 batches. */
@@ -75,6 +77,12 @@ export function fakeActivities(o: FakeOptions = {}) {
         return { key, old, new: env[key], version: 1 };
       });
       return { restored, conflicts };
+    },
+    async hybridFallbackCheck(a: { environment: string }) {
+      const at = log('hybridFallbackCheck', a);
+      const measured = o.hybridMape ? o.hybridMape({ environment: a.environment, at }) : 10;
+      const threshold = config[a.environment].HYBRID_FALLBACK_MAPE;
+      return { measured, threshold, runId: null, breach: measured !== null && measured > threshold };
     },
     async releaseKeyClaims() {
       return 0;

@@ -111,7 +111,8 @@ test('P1: production gates without data at the end of the 24 h monitor hold it 2
   });
   expect(status.state).toBe('rolled-back');
   // Promoted, monitored 24 h (checks every 6 h), held 24 h, then production restored: 48 h after promotion.
-  const [promoted, restored] = hoursOf(fakes.calls, 'applyConfig', 'production');
+  const [promoted] = hoursOf(fakes.calls, 'applyConfig', 'production');
+  const [restored] = hoursOf(fakes.calls, 'restoreConfig', 'production');
   expect(hoursOf(fakes.calls, 'evaluateRolloutGates', 'production').map((h) => h - promoted)).toEqual([6, 12, 18, 24]);
   expect(restored - promoted).toBe(48);
   expect(status.rollback).toMatchObject({ by: 'system', automatic: true, restored: ['production', 'staging'] });
@@ -190,8 +191,34 @@ test('P3: 7-day validation with a daily cycle and daily checks, gates at the rig
   expect(hoursOf(fakes.calls, 'prepareForecastRun', 'staging')).toEqual([0, 0, 24, 48, 72, 96, 120, 144]); // baseline + 7 daily
   // The gates after each daily cycle (the daily check falls on the same grid point) and at 7 days.
   expect(hoursOf(fakes.calls, 'evaluateRolloutGates', 'staging')).toEqual([0, 24, 48, 72, 96, 120, 144, 168]);
-  // Seven days of rollout (children aside) stay a small history: about 10 events per check.
-  expect(historyEvents).toBeLessThan(400);
+  // The automatic fallback is checked with every gate check, then every 6 h of the 7-day guard after the 24 h monitoring.
+  expect(hoursOf(fakes.calls, 'hybridFallbackCheck', 'staging')).toEqual([0, 24, 48, 72, 96, 120, 144, 168]);
+  const guardChecks = hoursOf(fakes.calls, 'hybridFallbackCheck', 'production');
+  const promoted = hoursOf(fakes.calls, 'applyConfig', 'production')[0];
+  expect(guardChecks.slice(-28).map((h) => Math.round(h - promoted))).toEqual(Array.from({ length: 28 }, (_, i) => 24 + 6 * (i + 1)));
+  // the guard starts once monitoring's last check is done (milliseconds later)
+  expect(Date.parse(status.deadlines.guardEndsAt!) - Date.parse(status.deadlines.monitorEndsAt!) - 7 * 24 * H).toBeGreaterThanOrEqual(0);
+  expect(Date.parse(status.deadlines.guardEndsAt!) - Date.parse(status.deadlines.monitorEndsAt!) - 7 * 24 * H).toBeLessThan(60_000);
+  // Two weeks of rollout (children aside) stay a small history: about 10 events per check.
+  expect(historyEvents).toBeLessThan(800);
+}, 120_000);
+
+test('P3: the post-completion guard falls back by itself when a later run breaches HYBRID_FALLBACK_MAPE', async () => {
+  // Production's hybrid MAPE is fine for 3 days after monitoring, then 27%.
+  const promotedAt = () => fakes.calls.find((c) => c.name === 'applyConfig' && (c.input as { environment: string }).environment === 'production')?.at;
+  const fakes = fakeActivities({ hybridMape: ({ environment, at }) => (environment === 'production' && at - (promotedAt() ?? at) > (24 + 72) * H ? 27 : 10) });
+  const status = await withWorkers(fakes, async (tq) => {
+    const h = await start(tq, 'v19.3-hybrid-ml');
+    await untilState(h, 'awaiting-approval');
+    await signOffAndGo(h, (await h.query(statusQuery)).approvals.required);
+    return h.result().catch(async () => h.query(statusQuery));
+  });
+  expect(status.state).toBe('rolled-back');
+  expect(status.rollback).toMatchObject({ automatic: true, by: 'rollout', restored: ['production', 'staging'] });
+  expect(status.rollback!.reason).toBe('hybrid fallback in production: MAPE 27.00% > HYBRID_FALLBACK_MAPE 20%');
+  const breachHour = (Date.parse(status.rollback!.requestedAt) - Date.parse(status.changes.environments.production!.appliedAt)) / H;
+  expect(breachHour).toBeGreaterThan(24 + 72);
+  expect(breachHour).toBeLessThanOrEqual(24 + 78); // the first 6-hourly guard check after the breach
 }, 120_000);
 
 test('postDeployPrefetch: the 2-minute durable timer, then the prefetch child', async () => {

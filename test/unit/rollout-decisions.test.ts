@@ -215,3 +215,28 @@ describe('watch schedule', () => {
     expect(simulate({ ...w, cycles: 0 })).toEqual(['check@6', 'check@12', 'check@18', 'end@24']);
   });
 });
+
+describe('the hybrid fallback', () => {
+  const input = (changes: Record<string, string | number | boolean>, shadow?: string) => ({ changes, validation: { cycles: 1, soakMs: 1, checkIntervalMs: 100, baselineCycles: 0, ...(shadow ? { shadow: { challenger: shadow } } : {}) } });
+  it('applies to rollouts that turn the hybrid on or shadow a challenger', () => {
+    expect(rules.isHybridRollout(input({ ENABLE_HYBRID_FORECASTING: true }))).toBe(true);
+    expect(rules.isHybridRollout(input({ STREAMING_BATCH_DELAY_MS: 300 }, 'plan'))).toBe(true);
+    expect(rules.isHybridRollout(input({ STREAMING_BATCH_DELAY_MS: 300 }))).toBe(false);
+    expect(rules.isHybridRollout(input({ ENABLE_HYBRID_FORECASTING: false }))).toBe(false);
+  });
+  it('breaches only above the threshold, never without data; the reason names both numbers', () => {
+    expect(rules.fallbackBreached(20.01, 20)).toBe(true);
+    expect(rules.fallbackBreached(20, 20)).toBe(false);
+    expect(rules.fallbackBreached(null, 0)).toBe(false);
+    const r = { st: rules.initialStatus(undefined, 'wf'), goDecided: false } as rules.RolloutRun;
+    rules.fallBack(r, 'production', 23.456, 20, 0);
+    expect(r.abort).toEqual({ kind: 'fallback', by: 'rollout', reason: 'hybrid fallback in production: MAPE 23.46% > HYBRID_FALLBACK_MAPE 20%', automatic: true, at: 0 });
+    expect(rules.endState(r.abort)).toBe('rolled-back');
+  });
+  it('guard checks fall on the interval grid and end with the window', () => {
+    const seq: number[] = [];
+    for (let t = rules.nextGuardCheck(1000, 25, 10, 1000); t !== undefined; t = rules.nextGuardCheck(1000, 25, 10, t)) seq.push(t - 1000);
+    expect(seq).toEqual([10, 20, 25]);
+    expect(rules.nextGuardCheck(1000, 25, 10, 1003)).toBe(1010); // a late wake-up keeps the grid
+  });
+});
