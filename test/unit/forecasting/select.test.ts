@@ -115,7 +115,7 @@ describe('class-best: the guard and the combinations', () => {
     // and the policy forecasts it as an Ensemble of those members, by their mean
     const sel = selectModel(cat[0], { policy: 'class-best', classModels: { smooth: chosen } });
     expect(sel.model).toBe('Ensemble');
-    expect(sel.params).toMatchObject({ members: (chosen as { members: string[] }).members, combine: 'mean' });
+    expect(sel.params).toMatchObject({ members: (chosen as { members: readonly string[] }).members, combine: 'mean' });
     expect(sel.reason).toContain('chosen for the class by backtest');
   });
 });
