@@ -40,7 +40,7 @@ export const classModelLabel = (c: ClassModel): string => (typeof c === 'string'
 /**
  * class-best's defaults, kept by a class without enough evidence: the combination for intermittent
  * demand, Prophet otherwise. Measured on the README's data sets (so chosen in-sample): with lumpy ->
- * Ensemble instead, class-best fell behind Prophet on Superstore category x region (38.9 vs 38.3).
+ * Ensemble instead, class-best fell behind Prophet on Superstore category x region (38.4 / 0.864 vs 38.3 / 0.859).
  */
 export const CLASS_DEFAULTS: Record<DemandClass, ModelName> = { smooth: 'Prophet', erratic: 'Prophet', intermittent: 'Ensemble', lumpy: 'Prophet' };
 
