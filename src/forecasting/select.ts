@@ -93,8 +93,9 @@ const fmt = (x: number): string => (Number.isFinite(x) ? String(Math.round(x * 1
  *  - backtest-best: the candidate with the lowest holdout MAE (same ranking as WAPE on one SKU)
  *    over the last validationWindows x horizon periods; sbc when the history is too short.
  *  - class-best: the model (or the combination, served as an Ensemble) of the SKU's demand class in
- *    classModels (chosen on the catalogue by chooseClassModels), else CLASS_DEFAULTS; Prophet falls
- *    back to SESOptimized on a history shorter than PROPHET_MIN_HISTORY.
+ *    classModels (chosen on the catalogue by chooseClassModels), else CLASS_DEFAULTS; Prophet, or a
+ *    chosen combination with Prophet, falls back to SESOptimized on a history shorter than
+ *    PROPHET_MIN_HISTORY.
  * hybridEnabled = false short-circuits all of them to Prophet.
  */
 export function selectModel(series: SeriesInput, options: Partial<SelectionOptions> = {}, ctx: SelectionContext = {}): Selection {
@@ -114,8 +115,9 @@ export function selectModel(series: SeriesInput, options: Partial<SelectionOptio
       const chosen = o.classModels?.[demandClass];
       const spec = chosen ?? CLASS_DEFAULTS[demandClass];
       const why = `${demandClass} (ADI ${fmt(stats.adi)}, CV² ${fmt(stats.cv2)}): ${chosen ? `${classModelLabel(spec)} chosen for the class by backtest` : 'class default'}`;
+      const withProphet = spec === 'Prophet' || (typeof spec !== 'string' && spec.members.includes('Prophet'));
+      if (withProphet && stats.n < PROPHET_MIN_HISTORY) return { model: 'SESOptimized', params: base, demandClass, reason: `${why}, too short for Prophet` };
       if (typeof spec !== 'string') return { model: 'Ensemble', params: { ...base, members: spec.members, combine: spec.combine }, demandClass, reason: why };
-      if (spec === 'Prophet' && stats.n < PROPHET_MIN_HISTORY) return { model: 'SESOptimized', params: base, demandClass, reason: `${why}, too short for Prophet` };
       return { model: spec, params: paramsFor(spec, o, base), demandClass, reason: why };
     }
     default:

@@ -117,6 +117,9 @@ describe('class-best: the guard and the combinations', () => {
     expect(sel.model).toBe('Ensemble');
     expect(sel.params).toMatchObject({ members: (chosen as { members: readonly string[] }).members, combine: 'mean' });
     expect(sel.reason).toContain('chosen for the class by backtest');
+    // a combination with Prophet on a history too short for Prophet: SESOptimized, as for Prophet alone
+    const short = { id: 'N', start: '2024-01-01', freqDays: 1, y: Float64Array.of(4, 5, 4) };
+    expect(selectModel(short, { policy: 'class-best', classModels: { smooth: { members: ['SeasonalNaive', 'Prophet'], combine: 'mean' } } }).model).toBe('SESOptimized');
   });
 });
 
