@@ -221,8 +221,11 @@ export interface ClassSelectionOptions {
 
 export const CLASS_CANDIDATES: readonly ModelName[] = [...DEFAULT_CANDIDATES, 'Ensemble'];
 
-/** One (SKU, window) of a class: its M5 scale, actuals and every single candidate's forecast. */
-interface Pair { scale: number; actual: Float64Array; forecasts: Float64Array[] }
+/**
+ * One (SKU, window) of a class: its M5 scale, actuals and every single candidate's forecast; `late`
+ * = in the later half of the SKU's windows (the confirmation half).
+ */
+interface Pair { late: boolean; scale: number; actual: Float64Array; forecasts: Float64Array[] }
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const rmsseOf = (p: Pair, f: Float64Array): number => Math.sqrt(new ErrorSums().add(p.actual, f, 0).mse / p.scale);
@@ -230,11 +233,11 @@ const rmsseOf = (p: Pair, f: Float64Array): number => Math.sqrt(new ErrorSums().
 /**
  * class-best's table: for each demand class, every single candidate is backtested on the last
  * `windows` windows of every SKU of the class and scored by RMSSE per (SKU, window); beside them,
- * the mean of the class's best k single models (k in combinationSizes, ranked on the same pairs).
- * The candidate with the largest mean paired margin over the class default replaces it only when
- * that margin exceeds twice its standard error (and at least 3 pairs back it): pooled over a
- * class, one lucky SKU or window does not move the choice. SKUs too short for the windows are
- * left out.
+ * the mean of the class's best k single models (k in combinationSizes, ranked on the earlier half
+ * of the windows). pickNested: the candidate with the largest mean paired margin over the class
+ * default on the earlier half replaces it only when that margin exceeds twice its standard error
+ * (at least 3 pairs) and it also beats the default on the later half: pooled over a class, one
+ * lucky SKU or window does not move the choice. SKUs too short for the windows are left out.
  */
 export function chooseClassModels(catalogue: Iterable<SeriesInput>, opts: ClassSelectionOptions): Record<DemandClass, ClassChoice> {
   const o: SelectionOptions = { ...DEFAULT_SELECTION, ...opts.selection };
@@ -271,28 +274,51 @@ export function chooseClassModels(catalogue: Iterable<SeriesInput>, opts: ClassS
       candidates.forEach((model, k) => {
         if (model === 'Ensemble' && reuse) forecasts[k] = combineForecasts(members.map((j) => forecasts[j]), h, 'median');
       });
-      rows.push({ scale, actual: series.y.slice(cut, cut + h), forecasts });
+      rows.push({ late: i >= Math.floor(w / 2), scale, actual: series.y.slice(cut, cut + h), forecasts });
     }
   });
   const out = {} as Record<DemandClass, ClassChoice>;
   for (const cls of DEMAND_CLASSES) {
-    const dflt = CLASS_DEFAULTS[cls];
     const rows = pairs.get(cls) ?? [];
-    const scores = candidates.map((_, k) => rows.map((p) => rmsseOf(p, p.forecasts[k])));
+    const single = candidates.map((_, k) => rows.map((p) => rmsseOf(p, p.forecasts[k])));
+    const early = rows.map((p, i) => (p.late ? -1 : i)).filter((i) => i >= 0);
+    const late = rows.map((p, i) => (p.late ? i : -1)).filter((i) => i >= 0);
+    const on = (r: number[], idx: number[]) => idx.map((i) => r[i]);
     const choices: ClassModel[] = [...candidates];
-    // top-k combinations of the finite single models, ranked by mean RMSSE on these pairs
+    const scores = [...single];
+    // top-k combinations of the finite single models, ranked by mean RMSSE on the earlier half
     const ranked = candidates.map((_, k) => k)
-      .filter((k) => candidates[k] !== 'Ensemble' && rows.length > 0 && scores[k].every(Number.isFinite))
-      .sort((a, b) => mean(scores[a]) - mean(scores[b]));
+      .filter((k) => candidates[k] !== 'Ensemble' && early.length > 0 && single[k].every(Number.isFinite))
+      .sort((a, b) => mean(on(single[a], early)) - mean(on(single[b], early)));
     for (const size of opts.combinationSizes ?? COMBINATION_SIZES) {
       if (size < 2 || ranked.length < size) continue;
       const top = ranked.slice(0, size);
       choices.push({ members: top.map((k) => candidates[k]), combine: 'mean' });
       scores.push(rows.map((p) => rmsseOf(p, combineForecasts(top.map((k) => p.forecasts[k]), h, 'mean'))));
     }
-    out[cls] = pickWithGuard(dflt, choices, scores);
+    out[cls] = pickNested(CLASS_DEFAULTS[cls], choices, scores, early, late);
   }
   return out;
+}
+
+/**
+ * Nested windows: the candidate is picked by pickWithGuard on the earlier half of every SKU's
+ * windows and kept only if it also beats the default on average over the later half, which took
+ * no part in picking it; else the default. The figures reported are over all pairs.
+ */
+export function pickNested(dflt: ModelName, choices: readonly ClassModel[], scores: readonly number[][], early: readonly number[], late: readonly number[]): ClassChoice {
+  const on = (r: readonly number[], idx: readonly number[]) => idx.map((i) => r[i]);
+  const d = choices.indexOf(dflt);
+  const base = d >= 0 ? scores[d] : [];
+  const picked = pickWithGuard(dflt, choices, scores.map((r) => on(r, early)));
+  const k = choices.indexOf(picked.chosen);
+  const confirmed = k !== d && late.length > 0 && mean(on(base, late)) - mean(on(scores[k], late)) > 0;
+  const pairs = base.length;
+  const all = { default: dflt, pairs, defaultRmsse: pairs ? mean(base) : NaN };
+  if (!confirmed) return { ...all, chosen: dflt, chosenRmsse: all.defaultRmsse, se: NaN };
+  const diffs = base.map((v, i) => v - scores[k][i]);
+  const g = mean(diffs);
+  return { ...all, chosen: picked.chosen, chosenRmsse: mean(scores[k]), se: Math.sqrt(diffs.reduce((a, x) => a + (x - g) * (x - g), 0) / (pairs - 1) / pairs) };
 }
 
 /**

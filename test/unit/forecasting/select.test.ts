@@ -1,4 +1,4 @@
-import { chooseClassModels, classModelLabel, classWindows, pickWithGuard } from '../../../src/forecasting/select';
+import { chooseClassModels, classModelLabel, classWindows, pickNested, pickWithGuard } from '../../../src/forecasting/select';
 import { combineForecasts, createModel } from '../../../src/forecasting/models';
 import { selectModel } from '../../../src/forecasting/select';
 import type { SeriesInput } from '../../../src/forecasting/types';
@@ -94,6 +94,20 @@ describe('class-best: the guard and the combinations', () => {
     expect(pickWithGuard('Prophet', ['Prophet', 'B' as never], [[1, 1], [0.5, 0.5]]).chosen).toBe('Prophet');
     // a default without scores (no SKU of the class) is kept
     expect(pickWithGuard('Prophet', ['Prophet'], [[]])).toMatchObject({ chosen: 'Prophet', pairs: 0 });
+  });
+  test('pickNested: picked on the earlier pairs, kept only if it also wins on the later ones', () => {
+    const dflt = [1, 1, 1, 1, 1, 1, 1, 1];
+    const early = [0, 1, 2, 3], late = [4, 5, 6, 7];
+    // B wins on the earlier half and loses on the later one: the default stays
+    const B = [0.5, 0.5, 0.5, 0.5, 1.2, 1.2, 1.2, 1.2];
+    expect(pickNested('Prophet', ['Prophet', 'B' as never], [dflt, B], early, late)).toMatchObject({ chosen: 'Prophet', pairs: 8, chosenRmsse: 1 });
+    // C wins on both (and is the earlier half's pick): chosen, with its figures over all 8 pairs
+    const C = [0.45, 0.45, 0.45, 0.45, 0.9, 0.9, 0.9, 0.9];
+    const r = pickNested('Prophet', ['Prophet', 'B' as never, 'C' as never], [dflt, B, C], early, late);
+    expect(r).toMatchObject({ chosen: 'C', pairs: 8, defaultRmsse: 1 });
+    expect(r.chosenRmsse).toBeCloseTo(0.675, 12);
+    // paired margins 0.55 x 4 and 0.1 x 4: mean 0.325, each 0.225 away from it
+    expect(r.se).toBeCloseTo(Math.sqrt((8 * 0.225 ** 2) / 7 / 8), 12);
   });
   test('a class with few SKUs is judged on more windows, up to 12', () => {
     expect([classWindows(1), classWindows(3), classWindows(10), classWindows(500)]).toEqual([12, 10, 3, 3]);
