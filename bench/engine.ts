@@ -15,6 +15,8 @@
  *
  *   [--interval-skus N] SKUs for the interval comparison (default 2000; Prophet and Ensemble use
  *   --prophet-skus)
+ *   [--class-skus N] SKUs class-best's table is chosen on (default 1000; CPU seconds), then
+ *   class-best with that table served with --level 80,95 vs Prophet on --prophet-skus SKUs
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forecastSku } from '../src/forecasting/engine';
 import { createModel } from '../src/forecasting/models';
+import { chooseClassModels, classModelLabel } from '../src/forecasting/select';
 import { generateCatalogue, type SyntheticSeries } from '../src/forecasting/synthetic';
 import type { ModelName } from '../src/forecasting/types';
 
@@ -117,6 +120,32 @@ async function main(): Promise<void> {
     log(`  ${m} forecastSku (${sub.length} SKUs): ${none.toFixed(0)} series/s without levels, ${levels.toFixed(0)} with --level 80,95 (${(none / levels).toFixed(2)}x the time)`);
   }
 
+  // class-best: choosing the class table (what a class-best backtest does on at most 3,000 SKUs)
+  // and serving with it, intervals included, vs Prophet for every SKU
+  const classSkus = arg('class-skus', 1000);
+  const classSub = cat.slice(0, classSkus);
+  gc();
+  const tc = process.cpuUsage();
+  const table = chooseClassModels(classSub, { horizon: H });
+  const chooseSeconds = cpuSeconds(tc);
+  const classModels = Object.fromEntries(Object.entries(table).map(([k, c]) => [k, c.chosen]));
+  const servedPolicy = (sub: SyntheticSeries[], opts: Parameters<typeof forecastSku>[1]): number => {
+    const t = process.cpuUsage();
+    for (const s of sub) forecastSku(s, opts);
+    return sub.length / cpuSeconds(t);
+  };
+  const psub = cat.slice(0, prophetSkus);
+  const classBest = servedPolicy(psub, { horizon: H, selection: { policy: 'class-best', classModels }, levels: [80, 95] });
+  const prophetAll = servedPolicy(psub, { horizon: H, model: 'Prophet', levels: [80, 95] });
+  const classPolicy = {
+    skus: classSkus,
+    chooseCpuSeconds: chooseSeconds,
+    table: Object.fromEntries(Object.entries(table).filter(([, c]) => c.pairs > 0).map(([k, c]) => [k, classModelLabel(c.chosen)])),
+    servedWithLevels: classBest,
+    prophetWithLevels: prophetAll,
+  };
+  log(`  class-best: table chosen on ${classSkus} SKUs in ${chooseSeconds.toFixed(1)} CPU-s (${JSON.stringify(classPolicy.table)}); served with --level 80,95: ${classBest.toFixed(0)} series/s vs Prophet ${prophetAll.toFixed(0)}`);
+
   // statsforecast on the same data, same run
   const vsStatsforecast: Record<string, number | null> = {};
   const vsKernel: Record<string, number | null> = {};
@@ -201,6 +230,7 @@ async function main(): Promise<void> {
     statsforecastVersion: sfVersion,
     vsProphet: vsProphet === null ? null : r2(vsProphet),
     intervals: Object.fromEntries(Object.entries(intervals).map(([k, r]) => [k, { none: Math.round(r.none), levels: Math.round(r.levels), ratio: r2(r.ratio) }])),
+    classBest: { ...classPolicy, chooseCpuSeconds: r2(classPolicy.chooseCpuSeconds), servedWithLevels: Math.round(classBest), prophetWithLevels: Math.round(prophetAll) },
     peakRssMiB,
   }));
 }

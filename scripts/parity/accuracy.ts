@@ -5,15 +5,15 @@
  * table per data set and, last, one JSON line with every figure.
  *
  *   node -r tsx/cjs scripts/parity/accuracy.ts --superstore <superstore.csv> --births <births data.csv>
- *     [--skus 700] [--only name,...] [--models A,B] [--policies p,q] [--n-windows 2]
+ *     [--skus 700] [--only name,...] [--models A,B] [--policies p,q] [--n-windows 2] [--class-singles]
  *
  * The two CSVs come from the same npm packages as the parity fixtures (see the steps at the top of
  * make_statsforecast_fixtures.py).
  */
 import { readFileSync } from 'node:fs';
-import { backtestCatalogue, type BacktestOptions, type BacktestSummary } from '../../src/forecasting/backtest';
+import { backtestCatalogue, type BacktestSummary, type CatalogueOptions } from '../../src/forecasting/backtest';
 import { isoToDay, dayToIso } from '../../src/forecasting/dates';
-import { SELECTION_POLICIES, type SelectionPolicy } from '../../src/forecasting/select';
+import { classModelLabel, SELECTION_POLICIES, type SelectionPolicy } from '../../src/forecasting/select';
 import { generateCatalogue } from '../../src/forecasting/synthetic';
 import { MODEL_NAMES, type ModelName, type SeriesInput } from '../../src/forecasting/types';
 import type { ModelParams } from '../../src/forecasting/models';
@@ -118,7 +118,7 @@ const LEVELS = [80, 95];
 const pct = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const r3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
 
-async function run(ds: DataSet, runs: { name: string; opts: Partial<BacktestOptions> }[]): Promise<Row[]> {
+async function run(ds: DataSet, runs: { name: string; opts: Partial<CatalogueOptions> }[]): Promise<Row[]> {
   const out: Row[] = [];
   for (const r of runs) {
     const nWindows = Number(arg('n-windows') ?? 2);
@@ -135,13 +135,18 @@ function table(ds: DataSet, rows: Row[]): string {
     '| model / policy | WAPE % | RMSSE | plan MAPE % | outliers (MAPE > 25) | horizon-total error % | coverage 80 | coverage 95 |',
     '|---|---|---|---|---|---|---|---|',
   ];
-  const singles = rows.filter((r) => !r.name.startsWith('policy '));
+  const singles = rows.filter((r) => !r.name.startsWith('policy ') && !r.name.startsWith('Ensemble('));
   const bestW = Math.min(...singles.map((r) => r.s.wape));
   const bestR = Math.min(...singles.map((r) => r.s.rmsse));
   for (const { name, s } of rows) {
     const w = s.wape === bestW ? `**${pct(s.wape)}**` : pct(s.wape);
     const rm = s.rmsse === bestR ? `**${r3(s.rmsse)}**` : r3(s.rmsse);
     lines.push(`| ${name} | ${w} | ${rm} | ${pct(s.mape)} | ${s.outlierCount} | ${pct(s.totalWape)} | ${pct(s.coverage['80'])} | ${pct(s.coverage['95'])} |`);
+  }
+  for (const { name, s } of rows) {
+    if (!s.classChoices) continue;
+    const t = Object.entries(s.classChoices).filter(([, c]) => c.pairs > 0).map(([k, c]) => `${k} ${classModelLabel(c.chosen)} (${c.pairs} pairs)`);
+    lines.push('', `${name} table: ${t.join(', ')}`);
   }
   return lines.join('\n');
 }
@@ -155,12 +160,16 @@ async function main(): Promise<void> {
   const only = arg('only')?.split(',');
   const models = (arg('models')?.split(',') ?? MODEL_NAMES) as ModelName[];
   const policies = (arg('policies')?.split(',') ?? SELECTION_POLICIES) as SelectionPolicy[];
-  const extra: { name: string; opts: Partial<BacktestOptions> }[] = [];
+  const extra: { name: string; opts: Partial<CatalogueOptions> }[] = [];
   // experiments: --ensembles "A+B+C:mean;D+E:median"
   for (const spec of arg('ensembles')?.split(';') ?? []) {
     const [m, combine] = spec.split(':');
     const params: ModelParams = { members: m.split('+') as ModelName[], combine: (combine ?? 'mean') as 'mean' | 'median' };
     extra.push({ name: `Ensemble(${spec})`, opts: { model: 'Ensemble', params } });
+  }
+  // class-best as it was before combinations, to show what they add: --class-singles
+  if (arg('class-singles') !== undefined || process.argv.includes('--class-singles')) {
+    extra.push({ name: 'policy class-best, single models only', opts: { selection: { policy: 'class-best' }, classSelection: { combinationSizes: [] } } });
   }
   const runs = [
     ...models.map((m) => ({ name: m, opts: { model: m } })),

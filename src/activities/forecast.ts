@@ -27,12 +27,16 @@ import {
   type ForecastedStats,
   type RunCompletion,
 } from '../db/forecasts';
+import { latestClassTable, saveClassTable } from '../db/class-tables';
 import { withTransaction } from '../db/pool';
 import { assignmentsOf, recordRunAssignments } from '../db/model-assignments';
 import { upsertShadowAccuracy, upsertShadowForecasts, type ShadowForecastRows } from '../db/shadow';
 import type { ShadowRow } from '../rollout/shadow';
 import { parseServes, servesSelection, type Serves } from '../forecasting/serves';
-import { backtestSku, chooseModel, type BacktestOptions, type SkuBacktest, forecastChoice, ForecastInputError, sameChoice, type ModelChoice, isModelName, parseLevels, SELECTION_POLICIES, type Interval, type ModelName, type SelectionOptions, type SeriesInput } from '../forecasting';
+import {
+  backtestSku, chooseClassModels, chooseModel, classModelLabel, forecastChoice, ForecastInputError, isModelName, parseLevels, sameChoice, SELECTION_POLICIES,
+  type BacktestOptions, type Interval, type ModelChoice, type ModelName, type SelectionOptions, type SeriesInput, type SkuBacktest,
+} from '../forecasting';
 import { gcRecorder } from '../ops/gc';
 import { appMetrics } from '../ops/metrics';
 import { countInto } from '../forecasting/counts';
@@ -80,6 +84,8 @@ export interface PreparedRun {
   outlierThreshold: number;
   memoryLimitMb: number;
   shadow?: Serves;
+  /** class-best: the class table in selection.classModels (none: class defaults). */
+  classTableId?: string;
 }
 
 export interface ForecastBatchInput {
@@ -136,6 +142,29 @@ export interface PreparedBacktest {
   selection: SelectionSettings;
   outlierThreshold: number;
   shadow?: Serves;
+  /** class-best: the class table the batches score (the environment's latest; none: class defaults). */
+  classTableId?: string;
+}
+
+/** class-best: a class table is chosen on at most this many SKUs (every k-th of the snapshot). */
+export const CLASS_TABLE_MAX_SKUS = 3000;
+
+export interface ChooseClassTableInput {
+  backtestId: string;
+  environment: string;
+  runDate: string;
+  horizon: number;
+  skus: number;
+  batches: number;
+  selection: SelectionSettings;
+}
+
+export interface ChosenClassTable {
+  tableId: string;
+  /** SKUs the table was judged on. */
+  skus: number;
+  /** Per demand class judged: the chosen model or combination, e.g. "mean(Prophet+SeasonalNaive)". */
+  classes: Record<string, string>;
 }
 
 export interface BacktestBatchInput {
@@ -307,6 +336,13 @@ export function selectionFrom(cfg: ForecastConfig, policy?: SelectionOptions['po
   };
 }
 
+/** class-best reads the environment's latest stored class table; other policies, or none stored: as is. */
+async function classTableFor(pool: ActivityDeps['pool'], environment: string, selection: SelectionSettings): Promise<{ selection: SelectionSettings; classTableId?: string }> {
+  if (selection.policy !== 'class-best') return { selection };
+  const table = await latestClassTable(pool, environment);
+  return table ? { selection: { ...selection, classModels: table.classModels }, classTableId: table.id } : { selection };
+}
+
 /**
  * Forecast of one SKU; a history too short for any model (new SKU) repeats its last value (0 without
  * sales). Conformal intervals at `levels`, left out for a history too short to calibrate them.
@@ -371,7 +407,7 @@ export function createForecastActivities(deps: ActivityDeps) {
       const subset = await checkSkus(deps, input.skus);
       const cfg = await getEnvironmentConfig(pool, environment);
       const batchSize = batchSizeOverride ?? cfg.FORECAST_BATCH_SIZE;
-      const selection = selectionFrom(cfg, policy);
+      const { selection, classTableId } = await classTableFor(pool, environment, selectionFrom(cfg, policy));
       const initialDelayMs = delayOverride ?? cfg.STREAMING_BATCH_DELAY_MS;
       const horizon = horizonOverride ?? cfg.FORECAST_HORIZON_DAYS;
       const snapshot = await withTransaction(pool, async (c) => {
@@ -387,6 +423,7 @@ export function createForecastActivities(deps: ActivityDeps) {
           horizon,
           policy: selection.policy,
           intervalLevels: parseLevels([cfg.FORECAST_INTERVAL_LEVELS].filter(Boolean), 'FORECAST_INTERVAL_LEVELS'),
+          classTableId,
         });
         return snap;
       });
@@ -405,6 +442,7 @@ export function createForecastActivities(deps: ActivityDeps) {
         outlierThreshold: cfg.OUTLIER_MAPE_THRESHOLD,
         memoryLimitMb: cfg.MEMORY_LIMIT_MB,
         ...(shadow ? { shadow } : {}),
+        ...(classTableId ? { classTableId } : {}),
       };
     },
 
@@ -558,6 +596,7 @@ export function createForecastActivities(deps: ActivityDeps) {
         if (snap.skus === 0) throw new BadInputError('the SKU catalogue is empty: generate or import data first (neuro data generate)');
         return snap;
       });
+      const { selection, classTableId } = await classTableFor(pool, environment, selectionFrom(cfg, policy));
       return {
         backtestId: input.backtestId,
         environment,
@@ -569,10 +608,32 @@ export function createForecastActivities(deps: ActivityDeps) {
         windows,
         step,
         model: (input.model ?? undefined) as ModelName | undefined,
-        selection: selectionFrom(cfg, policy),
+        selection,
         outlierThreshold: outlierOverride ?? cfg.OUTLIER_MAPE_THRESHOLD,
         ...(shadow ? { shadow } : {}),
+        ...(classTableId ? { classTableId } : {}),
       };
+    },
+
+    /**
+     * class-best: chooses the class table (chooseClassModels: RMSSE on the last windows of each
+     * history up to the run date, 2-standard-error guard) on every k-th SKU of the backtest's
+     * snapshot, at most CLASS_TABLE_MAX_SKUS, and stores it under the backtest's id as the
+     * environment's latest.
+     */
+    async chooseClassTable(input: ChooseClassTableInput): Promise<ChosenClassTable> {
+      const ctx = Context.current();
+      const every = Math.max(1, Math.ceil(input.skus / CLASS_TABLE_MAX_SKUS));
+      const sample: SeriesInput[] = [];
+      let i = 0;
+      for (let b = 0; b < input.batches; b++) {
+        for (const s of await loadBatchHistories(pool, input.backtestId, b, input.runDate)) if (i++ % every === 0) sample.push(s);
+        ctx.heartbeat({ batchesLoaded: b + 1 });
+      }
+      const choices = chooseClassModels(sample, { horizon: input.horizon, selection: input.selection });
+      await saveClassTable(pool, { id: input.backtestId, environment: input.environment, runDate: input.runDate, horizon: input.horizon, skus: sample.length, choices });
+      const classes = Object.fromEntries(Object.entries(choices).filter(([, c]) => c.pairs > 0).map(([k, c]) => [k, classModelLabel(c.chosen)]));
+      return { tableId: input.backtestId, skus: sample.length, classes };
     },
 
     /** Rolling-origin backtest of one batch; per-SKU accuracy upserted in one statement. */

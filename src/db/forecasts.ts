@@ -223,13 +223,15 @@ export interface NewRun {
   policy: string;
   /** Interval levels the run stores (FORECAST_INTERVAL_LEVELS); default none. */
   intervalLevels?: number[];
+  /** class-best: the class_model_tables row the run used (none: class defaults). */
+  classTableId?: string;
 }
 
 export async function insertRun(c: Queryable, r: NewRun): Promise<void> {
   await c.query(
-    `INSERT INTO forecast_runs (id, environment, run_date, status, skus, batches, batch_delay_ms, horizon, policy, interval_levels)
-     VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
-    [r.id, r.environment, r.runDate, r.skus, r.batches, r.batchDelayMs, r.horizon, r.policy, r.intervalLevels ?? []],
+    `INSERT INTO forecast_runs (id, environment, run_date, status, skus, batches, batch_delay_ms, horizon, policy, interval_levels, class_table_id)
+     VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+    [r.id, r.environment, r.runDate, r.skus, r.batches, r.batchDelayMs, r.horizon, r.policy, r.intervalLevels ?? [], r.classTableId ?? null],
   );
 }
 

@@ -4,7 +4,7 @@ import { predictIntervals } from './engine';
 import { ErrorSums, IntervalSums, m5Scale, seasonalNaiveScale } from './metrics';
 import type { ModelParams } from './models';
 import { predict } from './predict';
-import { chooseClassModels, selectModel, type ClassChoice, type SelectionOptions } from './select';
+import { chooseClassModels, selectModel, type ClassChoice, type ClassSelectionOptions, type SelectionOptions } from './select';
 import { ForecastInputError, type ModelName, type SeriesInput } from './types';
 import { checkLength, defaultSeasonLength, MIN_HISTORY, validateHorizon, validateModelName, validateSeries } from './validate';
 
@@ -225,6 +225,8 @@ export interface CatalogueOptions extends BacktestOptions {
   keepSkus?: boolean;
   /** Called with every SKU's result as it is computed. */
   onSku?: (r: SkuRow) => void;
+  /** class-best without a table: how chooseClassModels chooses it (windows, candidates, combinations). */
+  classSelection?: Omit<ClassSelectionOptions, 'horizon' | 'selection'>;
 }
 
 /**
@@ -256,7 +258,7 @@ export async function backtestCatalogue(
     input = all;
     const step = opts.step ?? opts.horizon;
     const cutAt = (s: SeriesInput) => ({ ...s, y: s.y.subarray(0, Math.max(0, s.y.length - opts.horizon - (opts.windows - 1) * step)) });
-    classChoices = chooseClassModels(all.map(cutAt), { horizon: opts.horizon, seasonLength: opts.seasonLength, selection: opts.selection });
+    classChoices = chooseClassModels(all.map(cutAt), { seasonLength: opts.seasonLength, ...opts.classSelection, horizon: opts.horizon, selection: opts.selection });
     selection = { ...opts.selection, classModels: Object.fromEntries(Object.entries(classChoices).map(([k, c]) => [k, c.chosen])) };
   }
   for await (const s of input) {

@@ -1,6 +1,6 @@
 import { classOf, DEMAND_CLASSES, demandStats, type DemandClass, type DemandStats } from './classify';
 import { ErrorSums, m5Scale } from './metrics';
-import type { ModelParams } from './models';
+import { combineForecasts, ENSEMBLE_MEMBERS, type Combine, type ModelParams } from './models';
 import { predict } from './predict';
 import type { ModelName, SeriesInput } from './types';
 import { defaultSeasonLength, minHistory } from './validate';
@@ -30,12 +30,17 @@ export interface SelectionOptions {
   classModels?: ClassModels;
 }
 
-export type ClassModels = Partial<Record<DemandClass, ModelName>>;
+/** A class's model: one model by name, or the mean/median of several (an Ensemble with these members). */
+export type ClassModel = ModelName | { members: readonly ModelName[]; combine: Combine };
+export type ClassModels = Partial<Record<DemandClass, ClassModel>>;
+
+/** "Prophet", or "mean(Prophet+SeasonalNaive)". */
+export const classModelLabel = (c: ClassModel): string => (typeof c === 'string' ? c : `${c.combine}(${c.members.join('+')})`);
 
 /**
  * class-best's defaults, kept by a class without enough evidence: the combination for intermittent
  * demand, Prophet otherwise. Measured on the README's data sets (so chosen in-sample): with lumpy ->
- * Ensemble instead, class-best fell behind Prophet on Superstore category x region (38.9 vs 38.3).
+ * Ensemble instead, class-best fell behind Prophet on Superstore category x region (38.4 / 0.864 vs 38.3 / 0.859).
  */
 export const CLASS_DEFAULTS: Record<DemandClass, ModelName> = { smooth: 'Prophet', erratic: 'Prophet', intermittent: 'Ensemble', lumpy: 'Prophet' };
 
@@ -87,9 +92,10 @@ const fmt = (x: number): string => (Number.isFinite(x) ? String(Math.round(x * 1
  *    its forecast when demand stops, unlike Croston).
  *  - backtest-best: the candidate with the lowest holdout MAE (same ranking as WAPE on one SKU)
  *    over the last validationWindows x horizon periods; sbc when the history is too short.
- *  - class-best: the model of the SKU's demand class in classModels (chosen on the catalogue by
- *    chooseClassModels), else CLASS_DEFAULTS; Prophet falls back to SESOptimized on a history
- *    shorter than PROPHET_MIN_HISTORY.
+ *  - class-best: the model (or the combination, served as an Ensemble) of the SKU's demand class in
+ *    classModels (chosen on the catalogue by chooseClassModels), else CLASS_DEFAULTS; Prophet, or a
+ *    chosen combination with Prophet, falls back to SESOptimized on a history shorter than
+ *    PROPHET_MIN_HISTORY.
  * hybridEnabled = false short-circuits all of them to Prophet.
  */
 export function selectModel(series: SeriesInput, options: Partial<SelectionOptions> = {}, ctx: SelectionContext = {}): Selection {
@@ -107,10 +113,12 @@ export function selectModel(series: SeriesInput, options: Partial<SelectionOptio
       return { ...backtestBest(series, stats, demandClass, o, ctx), demandClass };
     case 'class-best': {
       const chosen = o.classModels?.[demandClass];
-      const model = chosen ?? CLASS_DEFAULTS[demandClass];
-      const why = `${demandClass} (ADI ${fmt(stats.adi)}, CV² ${fmt(stats.cv2)}): ${chosen ? 'chosen for the class by backtest' : 'class default'}`;
-      if (model === 'Prophet' && stats.n < PROPHET_MIN_HISTORY) return { model: 'SESOptimized', params: base, demandClass, reason: `${why}, too short for Prophet` };
-      return { model, params: paramsFor(model, o, base), demandClass, reason: why };
+      const spec = chosen ?? CLASS_DEFAULTS[demandClass];
+      const why = `${demandClass} (ADI ${fmt(stats.adi)}, CV² ${fmt(stats.cv2)}): ${chosen ? `${classModelLabel(spec)} chosen for the class by backtest` : 'class default'}`;
+      const withProphet = spec === 'Prophet' || (typeof spec !== 'string' && spec.members.includes('Prophet'));
+      if (withProphet && stats.n < PROPHET_MIN_HISTORY) return { model: 'SESOptimized', params: base, demandClass, reason: `${why}, too short for Prophet` };
+      if (typeof spec !== 'string') return { model: 'Ensemble', params: { ...base, members: spec.members, combine: spec.combine }, demandClass, reason: why };
+      return { model: spec, params: paramsFor(spec, o, base), demandClass, reason: why };
     }
     default:
       throw new Error(`unknown selection policy "${String(o.policy)}"`);
@@ -177,12 +185,20 @@ function backtestBest(series: SeriesInput, s: DemandStats, cls: DemandClass, o: 
   return { ...fallback, reason: `${fallback.reason}; history too short to validate` };
 }
 
-/** Holdout windows chooseClassModels judges on by default. */
+/** Holdout windows chooseClassModels judges on: at least this many per SKU... */
 export const CLASS_WINDOWS = 3;
+/** ...and more (up to CLASS_MAX_WINDOWS) until the class gives this many (SKU, window) pairs. */
+export const CLASS_MIN_PAIRS = 30;
+export const CLASS_MAX_WINDOWS = 12;
+/** Combinations judged per class: the mean of the class's best 2 and 3 single models. */
+export const COMBINATION_SIZES: readonly number[] = [2, 3];
+
+/** Windows per SKU for a class of `skus` series (see CLASS_MIN_PAIRS). */
+export const classWindows = (skus: number): number => Math.min(CLASS_MAX_WINDOWS, Math.max(CLASS_WINDOWS, Math.ceil(CLASS_MIN_PAIRS / Math.max(1, skus))));
 
 export interface ClassChoice {
   default: ModelName;
-  chosen: ModelName;
+  chosen: ClassModel;
   /** (SKU, window) pairs judged. */
   pairs: number;
   /** Mean RMSSE of the default and of the chosen model over those pairs. */
@@ -194,71 +210,139 @@ export interface ClassChoice {
 
 export interface ClassSelectionOptions {
   horizon: number;
-  /** Holdout windows of `horizon` at the end of each history (default CLASS_WINDOWS). */
+  /** Holdout windows of `horizon` at the end of each history (default classWindows(SKUs of the class)). */
   windows?: number;
   seasonLength?: number;
   candidates?: readonly ModelName[];
+  /** Sizes of the top-k mean combinations judged beside the single models (default COMBINATION_SIZES). */
+  combinationSizes?: readonly number[];
   selection?: Partial<SelectionOptions>;
 }
 
 export const CLASS_CANDIDATES: readonly ModelName[] = [...DEFAULT_CANDIDATES, 'Ensemble'];
 
 /**
- * class-best's table: for each demand class, every candidate is backtested on the last `windows`
- * windows of every SKU of the class and scored by RMSSE per (SKU, window). The candidate with the
- * lowest mean replaces the class default only when its mean paired margin exceeds twice its
- * standard error (and at least 3 pairs back it): pooled over a class, one lucky SKU or window
- * does not move the choice. SKUs too short for the windows are left out.
+ * One (SKU, window) of a class: its M5 scale, actuals and every single candidate's forecast; `late`
+ * = in the later half of the SKU's windows (the confirmation half).
+ */
+interface Pair { late: boolean; scale: number; actual: Float64Array; forecasts: Float64Array[] }
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const rmsseOf = (p: Pair, f: Float64Array): number => Math.sqrt(new ErrorSums().add(p.actual, f, 0).mse / p.scale);
+
+/**
+ * class-best's table: for each demand class, every single candidate is backtested on the last
+ * `windows` windows of every SKU of the class and scored by RMSSE per (SKU, window); beside them,
+ * the mean of the class's best k single models (k in combinationSizes, ranked on the earlier half
+ * of the windows). pickNested: the candidate with the largest mean paired margin over the class
+ * default on the earlier half replaces it only when that margin exceeds twice its standard error
+ * (at least 3 pairs) and it also beats the default on the later half: pooled over a class, one
+ * lucky SKU or window does not move the choice. SKUs too short for the windows are left out.
  */
 export function chooseClassModels(catalogue: Iterable<SeriesInput>, opts: ClassSelectionOptions): Record<DemandClass, ClassChoice> {
   const o: SelectionOptions = { ...DEFAULT_SELECTION, ...opts.selection };
   const h = opts.horizon;
-  const w = opts.windows ?? CLASS_WINDOWS;
+  const all = [...catalogue];
   const candidates = opts.candidates ?? CLASS_CANDIDATES;
-  const scores = new Map<DemandClass, number[][]>(); // class -> per candidate, per pair
-  for (const series of catalogue) {
+  // the default Ensemble is combined from its members' forecasts when they are candidates (no refit)
+  const members = ENSEMBLE_MEMBERS.map((m) => candidates.indexOf(m));
+  const reuse = members.every((k) => k >= 0);
+  // a SKU's class as selectModel sees it (its whole history); a class with few SKUs gets more windows
+  const classes = all.map((s) => classOf(demandStats(s.y), { cv2: o.cvSquaredThreshold }));
+  const perClass = new Map<DemandClass, number>();
+  for (const c of classes) perClass.set(c, (perClass.get(c) ?? 0) + 1);
+  const pairs = new Map<DemandClass, Pair[]>();
+  all.forEach((series, j) => {
+    const cls = classes[j];
+    const w = opts.windows ?? classWindows(perClass.get(cls)!);
     const n = series.y.length;
     const m = opts.seasonLength ?? defaultSeasonLength(series.freqDays);
     const firstCut = n - w * h;
-    if (firstCut < Math.max(m, PROPHET_MIN_HISTORY)) continue;
-    const cls = classOf(demandStats(series.y.subarray(0, firstCut)), { cv2: o.cvSquaredThreshold });
-    let rows = scores.get(cls);
-    if (!rows) scores.set(cls, (rows = candidates.map(() => [])));
+    if (firstCut < Math.max(m, PROPHET_MIN_HISTORY)) return;
+    let rows = pairs.get(cls);
+    if (!rows) pairs.set(cls, (rows = []));
     const base: ModelParams = { seasonLength: m };
     for (let i = 0; i < w; i++) {
       const cut = firstCut + i * h;
       const scale = m5Scale(series.y, 2, cut);
       if (!(scale > 0)) continue;
       const train = { ...series, y: series.y.subarray(0, cut) };
+      const forecasts: Float64Array[] = [];
       candidates.forEach((model, k) => {
-        const f = predict(train, model, paramsFor(model, o, base), h);
-        rows[k].push(Math.sqrt(new ErrorSums().add(series.y, f, cut).mse / scale));
+        if (model !== 'Ensemble' || !reuse) forecasts[k] = predict(train, model, paramsFor(model, o, base), h);
       });
+      candidates.forEach((model, k) => {
+        if (model === 'Ensemble' && reuse) forecasts[k] = combineForecasts(members.map((j) => forecasts[j]), h, 'median');
+      });
+      rows.push({ late: i >= Math.floor(w / 2), scale, actual: series.y.slice(cut, cut + h), forecasts });
     }
-  }
+  });
   const out = {} as Record<DemandClass, ClassChoice>;
   for (const cls of DEMAND_CLASSES) {
-    const dflt = CLASS_DEFAULTS[cls];
-    const rows = scores.get(cls);
-    const d = rows ? candidates.indexOf(dflt) : -1;
-    const pairs = rows && d >= 0 ? rows[d].length : 0;
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const choice: ClassChoice = { default: dflt, chosen: dflt, pairs, defaultRmsse: pairs ? mean(rows![d]) : NaN, chosenRmsse: NaN, se: NaN };
-    choice.chosenRmsse = choice.defaultRmsse;
-    if (rows && pairs >= 3) {
-      let bestGain = 0;
-      rows.forEach((r, k) => {
-        if (k === d || r.some((v) => !Number.isFinite(v))) return;
-        const diffs = r.map((v, i) => rows[d][i] - v);
-        const g = mean(diffs);
-        const se = Math.sqrt(diffs.reduce((a, x) => a + (x - g) * (x - g), 0) / (pairs - 1) / pairs);
-        if (g > 2 * se && g > bestGain) {
-          bestGain = g;
-          Object.assign(choice, { chosen: candidates[k], chosenRmsse: mean(r), se });
-        }
-      });
+    const rows = pairs.get(cls) ?? [];
+    const single = candidates.map((_, k) => rows.map((p) => rmsseOf(p, p.forecasts[k])));
+    const early = rows.map((p, i) => (p.late ? -1 : i)).filter((i) => i >= 0);
+    const late = rows.map((p, i) => (p.late ? i : -1)).filter((i) => i >= 0);
+    const on = (r: number[], idx: number[]) => idx.map((i) => r[i]);
+    const choices: ClassModel[] = [...candidates];
+    const scores = [...single];
+    // top-k combinations of the finite single models, ranked by mean RMSSE on the earlier half
+    const ranked = candidates.map((_, k) => k)
+      .filter((k) => candidates[k] !== 'Ensemble' && early.length > 0 && single[k].every(Number.isFinite))
+      .sort((a, b) => mean(on(single[a], early)) - mean(on(single[b], early)));
+    for (const size of opts.combinationSizes ?? COMBINATION_SIZES) {
+      if (size < 2 || ranked.length < size) continue;
+      const top = ranked.slice(0, size);
+      choices.push({ members: top.map((k) => candidates[k]), combine: 'mean' });
+      scores.push(rows.map((p) => rmsseOf(p, combineForecasts(top.map((k) => p.forecasts[k]), h, 'mean'))));
     }
-    out[cls] = choice;
+    out[cls] = pickNested(CLASS_DEFAULTS[cls], choices, scores, early, late);
   }
   return out;
+}
+
+/**
+ * Nested windows: the candidate is picked by pickWithGuard on the earlier half of every SKU's
+ * windows and kept only if it also beats the default on average over the later half, which took
+ * no part in picking it; else the default. The figures reported are over all pairs.
+ */
+export function pickNested(dflt: ModelName, choices: readonly ClassModel[], scores: readonly number[][], early: readonly number[], late: readonly number[]): ClassChoice {
+  const on = (r: readonly number[], idx: readonly number[]) => idx.map((i) => r[i]);
+  const d = choices.indexOf(dflt);
+  const base = d >= 0 ? scores[d] : [];
+  const picked = pickWithGuard(dflt, choices, scores.map((r) => on(r, early)));
+  const k = choices.indexOf(picked.chosen);
+  const confirmed = k !== d && late.length > 0 && mean(on(base, late)) - mean(on(scores[k], late)) > 0;
+  const pairs = base.length;
+  const all = { default: dflt, pairs, defaultRmsse: pairs ? mean(base) : NaN };
+  if (!confirmed) return { ...all, chosen: dflt, chosenRmsse: all.defaultRmsse, se: NaN };
+  const diffs = base.map((v, i) => v - scores[k][i]);
+  const g = mean(diffs);
+  return { ...all, chosen: picked.chosen, chosenRmsse: mean(scores[k]), se: Math.sqrt(diffs.reduce((a, x) => a + (x - g) * (x - g), 0) / (pairs - 1) / pairs) };
+}
+
+/**
+ * The choice among `choices` (per-pair scores, lower is better) with the largest mean margin over
+ * the default, when that margin is above twice its standard error with at least 3 pairs; else the
+ * default.
+ */
+export function pickWithGuard(dflt: ModelName, choices: readonly ClassModel[], scores: readonly number[][]): ClassChoice {
+  const d = choices.indexOf(dflt);
+  const base = d >= 0 ? scores[d] : [];
+  const pairs = base.length;
+  const choice: ClassChoice = { default: dflt, chosen: dflt, pairs, defaultRmsse: pairs ? mean(base) : NaN, chosenRmsse: NaN, se: NaN };
+  choice.chosenRmsse = choice.defaultRmsse;
+  if (pairs < 3 || !base.every(Number.isFinite)) return choice;
+  let bestGain = 0;
+  scores.forEach((r, k) => {
+    if (k === d || r.some((v) => !Number.isFinite(v))) return;
+    const diffs = r.map((v, i) => base[i] - v);
+    const g = mean(diffs);
+    const se = Math.sqrt(diffs.reduce((a, x) => a + (x - g) * (x - g), 0) / (pairs - 1) / pairs);
+    if (g > 2 * se && g > bestGain) {
+      bestGain = g;
+      Object.assign(choice, { chosen: choices[k], chosenRmsse: mean(r), se });
+    }
+  });
+  return choice;
 }

@@ -1,6 +1,6 @@
-import { ApplicationFailure, continueAsNew, isCancellation, proxyActivities, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, isCancellation, patched, proxyActivities, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { BacktestBatchResult, OutlierSku, PreparedBacktest } from '../activities/forecast';
+import type { BacktestBatchResult, ChosenClassTable, OutlierSku, PreparedBacktest } from '../activities/forecast';
 import { mergeCounts } from '../forecasting/counts';
 import { BATCH_HEARTBEAT_TIMEOUT, batchActivities, prepareFailure, runBatchLanes } from './batches';
 import { backtestProgressQuery, type BacktestProgress } from './messages';
@@ -56,6 +56,10 @@ export interface BacktestResult {
   outliers: OutlierSku[];
   modelCounts: Record<string, number>;
   durationMs: number;
+  /** class-best: the class table the batches scored (the environment's latest before this one; none: defaults). */
+  classTableId?: string;
+  /** class-best: the table this backtest chose and stored for the next forecast runs. */
+  classTable?: ChosenClassTable;
 }
 
 interface Carried {
@@ -68,6 +72,12 @@ interface Carried {
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1s', maximumInterval: '10s' },
+});
+
+/** Choosing the class table fits every candidate on a few thousand SKUs: minutes, not seconds. */
+const tableActs = proxyActivities<Activities>({
+  startToCloseTimeout: '15 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
 });
 
 function emptyTotals(): BacktestBatchResult {
@@ -145,6 +155,7 @@ export async function backtest(input: BacktestInput, carried?: Carried): Promise
   ]);
 
   let p: PreparedBacktest;
+  let classTable: ChosenClassTable | undefined;
   try {
     p = prepared ?? await acts.prepareBacktest({
       backtestId,
@@ -189,6 +200,12 @@ export async function backtest(input: BacktestInput, carried?: Carried): Promise
         batchesDone++;
       },
     });
+    // class-best: the table for the next forecast runs, chosen once every batch is scored
+    if (nextBatch >= p.batches && !p.model && p.selection.policy === 'class-best' && patched('backtest-class-table')) {
+      classTable = await tableActs.chooseClassTable({
+        backtestId, environment: p.environment, runDate: p.runDate, horizon: p.horizon, skus: p.skus, batches: p.batches, selection: p.selection,
+      });
+    }
   } catch (err) {
     status = 'failed';
     upsertSearchAttributes([{ key: STATUS, value: 'failed' }]);
@@ -201,7 +218,11 @@ export async function backtest(input: BacktestInput, carried?: Carried): Promise
     // History bound: a fresh execution carries only the running totals on.
     await continueAsNew<typeof backtest>(input, { prepared: p, nextBatch, startedAtMs, totals });
   }
-  const result = summary(backtestId, input.accuracyRunId ?? backtestId, p, totals, Date.now() - startedAtMs);
+  const result: BacktestResult = {
+    ...summary(backtestId, input.accuracyRunId ?? backtestId, p, totals, Date.now() - startedAtMs),
+    ...(p.classTableId ? { classTableId: p.classTableId } : {}),
+    ...(classTable ? { classTable } : {}),
+  };
   status = 'completed';
   upsertSearchAttributes([{ key: STATUS, value: 'completed' }]);
   upsertMemo({ mape: result.mape, wape: result.wape, outlierCount: result.outlierCount });

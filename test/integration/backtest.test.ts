@@ -1,8 +1,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { startBacktest } from '../../src/client/starters';
+import { startBacktest, startForecastRun } from '../../src/client/starters';
 import { startDateFor } from '../../src/db/catalogue';
 import { addDays } from '../../src/db/forecasts';
-import { backtestCatalogue, generateCatalogue } from '../../src/forecasting';
+import { saveClassTable } from '../../src/db/class-tables';
+import { backtestCatalogue, chooseClassModels, generateCatalogue, selectModel, type ClassChoice, type ClassModels, type SeriesInput } from '../../src/forecasting';
 import { RUN_DATE, startStack, type Stack } from './forecast-run.helpers';
 
 const SKUS = 50;
@@ -38,6 +39,57 @@ describe('backtest workflow on the database histories', () => {
     expect(r.wape).toBeCloseTo(engine.summary.wape, 9);
     expect(r.mase).toBeCloseTo(engine.summary.mase, 9);
     expect(r.modelCounts).toEqual(engine.summary.models);
+  });
+
+  it('class-best: a forecast run without a stored table uses the class defaults; a backtest stores one; the next run uses it and records which', async () => {
+    const start = startDateFor(DAYS, addDays(RUN_DATE, -1));
+    const series: SeriesInput[] = [
+      ...generateCatalogue({ skus: SKUS, days: DAYS, seed: 7, start }),
+      { id: 'SKU-NEW', start: addDays(RUN_DATE, -3), freqDays: 1, y: Float64Array.of(4, 4, 4) },
+    ];
+    const runWith = async () => {
+      const h = await startForecastRun(s.temporal.client, { environment: 'production', runDate: RUN_DATE, batchSize: 20, delayMs: 0, policy: 'class-best', accuracy: 'none' }, s.temporal.taskQueue);
+      const r = await h.result();
+      const row = (await s.db.pool.query('SELECT class_table_id FROM forecast_runs WHERE id = $1', [r.runId])).rows[0];
+      return { modelCounts: r.modelCounts, tableId: row.class_table_id as string | null };
+    };
+    const counts = (classModels?: ClassModels) => {
+      const out: Record<string, number> = {};
+      for (const x of series) {
+        const m = selectModel(x, { policy: 'class-best', classModels }).model;
+        out[m] = (out[m] ?? 0) + 1;
+      }
+      return out;
+    };
+    const before = await runWith();
+    expect(before).toEqual({ modelCounts: counts(), tableId: null });
+
+    const handle = await startBacktest(s.temporal.client, { environment: 'production', runDate: RUN_DATE, batchSize: 20, windows: 2, horizon: 7, policy: 'class-best' }, s.temporal.taskQueue);
+    const r = await handle.result();
+    // the same table as the engine chooses on the same histories
+    const expected = chooseClassModels(series, { horizon: 7 });
+    const stored = (await s.db.pool.query('SELECT environment, skus, choices FROM class_model_tables WHERE id = $1', [handle.workflowId])).rows[0];
+    expect(stored).toMatchObject({ environment: 'production', skus: SKUS + 1 });
+    for (const [cls, c] of Object.entries(expected)) {
+      const got = stored.choices[cls];
+      expect({ cls, chosen: got.chosen, pairs: got.pairs }).toEqual({ cls, chosen: c.chosen, pairs: c.pairs });
+      if (c.pairs > 0) expect(got.chosenRmsse).toBeCloseTo(c.chosenRmsse, 9); // SKU order differs: sums in another order
+    }
+    expect(r.classTable?.tableId).toBe(handle.workflowId);
+    expect(r.classTableId).toBeUndefined(); // its own batches had no table before it
+
+    const classModels = Object.fromEntries(Object.entries(expected).map(([k, c]) => [k, c.chosen])) as ClassModels;
+    const after = await runWith();
+    expect(after).toEqual({ modelCounts: counts(classModels), tableId: handle.workflowId });
+
+    // a later table whose choices differ from the defaults: the run serves them (a combination as Ensemble)
+    const choice = (chosen: ClassChoice['chosen'], dflt: ClassChoice['default']): ClassChoice => ({ default: dflt, chosen, pairs: 9, defaultRmsse: 1, chosenRmsse: 0.5, se: 0.1 });
+    const other = { smooth: choice({ members: ['SESOptimized', 'Naive'], combine: 'mean' }, 'Prophet'), intermittent: choice('CrostonSBA', 'Ensemble') };
+    await saveClassTable(s.db.pool, { id: 'later-table', environment: 'production', runDate: RUN_DATE, horizon: 7, skus: 3, choices: other });
+    const later = await runWith();
+    const expectedCounts = counts({ smooth: other.smooth.chosen, intermittent: 'CrostonSBA' });
+    expect(expectedCounts).not.toEqual(counts());
+    expect(later).toEqual({ modelCounts: expectedCounts, tableId: 'later-table' });
   });
 
   it.each([

@@ -35,6 +35,9 @@ export function formatBacktestSummary(r: BacktestResult): string[] {
     `MAPE ${pct(r.mape)} (mean per SKU), WAPE ${pct(r.wape)}, MASE ${r.mase === null ? '-' : r.mase.toFixed(3)}`,
     `outliers (MAPE > ${r.outlierThreshold}%): ${r.outlierCount}${r.outliers.length ? ` — ${r.outliers.slice(0, 8).map((o) => `${o.sku} ${o.mape.toFixed(1)}% (${o.model})`).join(', ')}` : ''}`,
     `models: ${models}`,
+    ...(r.classTable
+      ? [`class table ${r.classTable.tableId} (${r.classTable.skus} SKUs), used by the next class-best runs: ${Object.entries(r.classTable.classes).map(([c, m]) => `${c} ${m}`).join(', ')}`]
+      : []),
   ];
 }
 

@@ -1,4 +1,4 @@
-import { chooseClassModels } from '../../../src/forecasting/select';
+import { chooseClassModels, classModelLabel, classWindows, pickNested, pickWithGuard } from '../../../src/forecasting/select';
 import { combineForecasts, createModel } from '../../../src/forecasting/models';
 import { selectModel } from '../../../src/forecasting/select';
 import type { SeriesInput } from '../../../src/forecasting/types';
@@ -62,7 +62,7 @@ describe('class-best', () => {
   test('a clearly better model replaces the class default; too few pairs keep it', () => {
     // demand every 7th day in one size: intermittent, and SeasonalNaive is exact
     const cat = [cyc('A', 120, 5), cyc('B', 100, 3), cyc('C', 90, 8)];
-    const t = chooseClassModels(cat, { horizon: 7, candidates: ['Ensemble', 'SeasonalNaive', 'CrostonSBA'] });
+    const t = chooseClassModels(cat, { horizon: 7, windows: 3, candidates: ['Ensemble', 'SeasonalNaive', 'CrostonSBA'] });
     expect(t.intermittent).toMatchObject({ default: 'Ensemble', chosen: 'SeasonalNaive', pairs: 9, chosenRmsse: 0 });
     expect(t.smooth).toMatchObject({ default: 'Prophet', chosen: 'Prophet', pairs: 0 });
     const one = chooseClassModels([cyc('A', 120, 5)], { horizon: 7, windows: 2, candidates: ['Ensemble', 'SeasonalNaive'] });
@@ -74,6 +74,66 @@ describe('class-best', () => {
     expect(selectModel(s, { policy: 'class-best', classModels: { intermittent: 'TSB' } }).model).toBe('TSB');
     const smooth = { id: 'S', start: '2024-01-01', freqDays: 1, y: Float64Array.from({ length: 60 }, (_, t) => 10 + (t % 3)) };
     expect(selectModel(smooth, { policy: 'class-best' }).model).toBe('Prophet');
+  });
+});
+
+describe('class-best: the guard and the combinations', () => {
+  test('pickWithGuard: the largest margin above twice its standard error wins; noise, a tie or < 3 pairs keep the default', () => {
+    const dflt = [1, 1, 1, 1, 1, 1];
+    // B: consistently 0.2 better; C: 0.5 better on average but one pair far worse (noise); D: equal
+    const B = [0.8, 0.81, 0.79, 0.8, 0.8, 0.8];
+    const C = [0, 0, 0, 0, 0, 4];
+    const D = [1, 1, 1, 1, 1, 1];
+    const r = pickWithGuard('Prophet', ['Prophet', 'B' as never, 'C' as never, 'D' as never], [dflt, B, C, D]);
+    expect(r).toMatchObject({ default: 'Prophet', chosen: 'B', pairs: 6, defaultRmsse: 1 });
+    expect(r.chosenRmsse).toBeCloseTo(0.8, 12);
+    // a consistent but smaller margin loses to a consistent larger one
+    const E = [0.5, 0.52, 0.48, 0.5, 0.5, 0.5];
+    expect(pickWithGuard('Prophet', ['Prophet', 'B' as never, 'E' as never], [dflt, B, E]).chosen).toBe('E');
+    expect(pickWithGuard('Prophet', ['Prophet', 'C' as never, 'D' as never], [dflt, C, D]).chosen).toBe('Prophet');
+    expect(pickWithGuard('Prophet', ['Prophet', 'B' as never], [[1, 1], [0.5, 0.5]]).chosen).toBe('Prophet');
+    // a default without scores (no SKU of the class) is kept
+    expect(pickWithGuard('Prophet', ['Prophet'], [[]])).toMatchObject({ chosen: 'Prophet', pairs: 0 });
+  });
+  test('pickNested: picked on the earlier pairs, kept only if it also wins on the later ones', () => {
+    const dflt = [1, 1, 1, 1, 1, 1, 1, 1];
+    const early = [0, 1, 2, 3], late = [4, 5, 6, 7];
+    // B wins on the earlier half and loses on the later one: the default stays
+    const B = [0.5, 0.5, 0.5, 0.5, 1.2, 1.2, 1.2, 1.2];
+    expect(pickNested('Prophet', ['Prophet', 'B' as never], [dflt, B], early, late)).toMatchObject({ chosen: 'Prophet', pairs: 8, chosenRmsse: 1 });
+    // C wins on both (and is the earlier half's pick): chosen, with its figures over all 8 pairs
+    const C = [0.45, 0.45, 0.45, 0.45, 0.9, 0.9, 0.9, 0.9];
+    const r = pickNested('Prophet', ['Prophet', 'B' as never, 'C' as never], [dflt, B, C], early, late);
+    expect(r).toMatchObject({ chosen: 'C', pairs: 8, defaultRmsse: 1 });
+    expect(r.chosenRmsse).toBeCloseTo(0.675, 12);
+    // paired margins 0.55 x 4 and 0.1 x 4: mean 0.325, each 0.225 away from it
+    expect(r.se).toBeCloseTo(Math.sqrt((8 * 0.225 ** 2) / 7 / 8), 12);
+  });
+  test('a class with few SKUs is judged on more windows, up to 12', () => {
+    expect([classWindows(1), classWindows(3), classWindows(10), classWindows(500)]).toEqual([12, 10, 3, 3]);
+  });
+  test('the mean of the class best models is chosen when it beats every single one clearly', () => {
+    // demand in blocks of 3 days alternating 10 / 20: no single model follows it, their mean errs least
+    const alt = (id: string, n: number) => ({ id, start: '2024-01-01', freqDays: 1, y: Float64Array.from({ length: n }, (_, t) => (Math.floor(t / 3) % 2 ? 20 : 10)) });
+    const cat = [alt('A', 84), alt('B', 90), alt('C', 100)];
+    const candidates = ['Prophet', 'Naive', 'SeasonalNaive', 'SESOptimized'] as const;
+    const t = chooseClassModels(cat, { horizon: 7, candidates });
+    const chosen = t.smooth.chosen;
+    expect(typeof chosen).toBe('object');
+    expect(classModelLabel(chosen)).toMatch(/^mean\(/);
+    expect(t.smooth.chosenRmsse).toBeLessThan(t.smooth.defaultRmsse - 2 * t.smooth.se);
+    // the chosen combination is better than the best single model chosen without combinations
+    const singles = chooseClassModels(cat, { horizon: 7, candidates, combinationSizes: [] }).smooth;
+    expect(typeof singles.chosen).toBe('string');
+    expect(t.smooth.chosenRmsse).toBeLessThan(singles.chosenRmsse);
+    // and the policy forecasts it as an Ensemble of those members, by their mean
+    const sel = selectModel(cat[0], { policy: 'class-best', classModels: { smooth: chosen } });
+    expect(sel.model).toBe('Ensemble');
+    expect(sel.params).toMatchObject({ members: (chosen as { members: readonly string[] }).members, combine: 'mean' });
+    expect(sel.reason).toContain('chosen for the class by backtest');
+    // a combination with Prophet on a history too short for Prophet: SESOptimized, as for Prophet alone
+    const short = { id: 'N', start: '2024-01-01', freqDays: 1, y: Float64Array.of(4, 5, 4) };
+    expect(selectModel(short, { policy: 'class-best', classModels: { smooth: { members: ['SeasonalNaive', 'Prophet'], combine: 'mean' } } }).model).toBe('SESOptimized');
   });
 });
 
