@@ -30,7 +30,8 @@ describe('release revert (dev server, PostgreSQL)', () => {
     });
   /** A rehearsal rollout of KEY=delay taken to completion (staging, sign-offs, GO, production). */
   async function completedRelease(delay: number): Promise<string> {
-    const input = rehearsal({ set: [`${KEY}=${delay}`], gates: GATES, postDeployPrefetch: false, forecast: { batchSize: 12, runDate: '2025-03-01' } });
+    // One production cycle: the run-based gates are measured, so monitoring ends without a hold for confirm.
+    const input = rehearsal({ set: [`${KEY}=${delay}`], gates: GATES, postDeployPrefetch: false, monitorCycles: 1, forecast: { batchSize: 12, runDate: '2025-03-01' } });
     const h = await start(stack, input);
     await untilStatus(h, (s) => s.stage === 'approval', 'the approval stage');
     await h.executeUpdate(approveUpdate, { args: [{ role: 'product-owner', by: 'pat' }] });
