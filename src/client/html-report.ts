@@ -13,6 +13,8 @@ export interface CycleReportData {
   batchDelayMs: number;
   hitRates: { label: string; rate: number | null }[];
   gates: { environment: string; gate: string; status: string; detail: string }[];
+  /** More charts, already rendered (<figure> elements), e.g. the shadow A/B. */
+  figures?: string[];
 }
 
 export const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
@@ -120,6 +122,7 @@ export function renderCycleReport(d: CycleReportData): string {
             .join('')}</table>`
         : '<p>no rollout in this cycle</p>',
     ),
+    ...(d.figures?.length ? [section('Shadow A/B of the P3 rehearsal', d.figures.join('\n'))] : []),
     '</body></html>',
   ].join('\n');
 }

@@ -7,10 +7,13 @@ import { formatDuration, planToInput } from '../../rollout/input';
 import type { RolloutStatus } from '../../rollout/types';
 import { approveUpdate, confirmUpdate, goUpdate, statusQuery } from '../../workflows/messages';
 import { renderCycleReport } from '../html-report';
+import { shadowFigures } from '../../ops/report';
+import type { ShadowComparison } from '../../rollout/shadow';
 import { STATE_DIR } from '../services';
 import type { DemoContext, DemoStep } from './demo';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import { startPostDeployPrefetch, startPrefetch, startRollout } from '../starters';
+import { hybridStep } from './demo-hybrid';
 import { describePrefetch } from './prefetch';
 import { applySchedules } from './schedules';
 import { formatTraffic, replayTraffic } from './traffic';
@@ -190,6 +193,7 @@ const reportStep: DemoStep = {
     const skuMape = await runSkuMape(pool, ctx.environment, run.runId);
     const batches = await runBatchDurations(pool, run.runId);
     const traffic = ctx.report.trafficPrefetch as { before: { hitRate: number | null }; after: { hitRate: number | null } } | undefined;
+    const hybrid = ctx.report.hybrid as { shadow?: ShadowComparison } | undefined;
     const rollout = ctx.report.rollout as { gates: Record<string, { gate: string; status: string; detail: string }[]> } | undefined;
     const html = renderCycleReport({
       title: `Forecast cycle ${run.runDate} (${ctx.environment})`,
@@ -199,6 +203,8 @@ const reportStep: DemoStep = {
       batchDelayMs: run.batchDelayMs,
       hitRates: traffic ? [{ label: 'day 1', rate: traffic.before.hitRate }, { label: 'day 2, after prefetch', rate: traffic.after.hitRate }] : [],
       gates: Object.entries(rollout?.gates ?? {}).flatMap(([environment, gs]) => gs.map((g) => ({ environment, ...g }))),
+      // The P3 rehearsal's shadow A/B: MAPE and outliers per demand class, before (Prophet-only) and after (hybrid).
+      figures: hybrid?.shadow ? shadowFigures(hybrid.shadow) : [],
     });
     const file = join(STATE_DIR, 'demo-report.html');
     mkdirSync(STATE_DIR, { recursive: true });
@@ -208,4 +214,4 @@ const reportStep: DemoStep = {
   },
 };
 
-export const cycleDemoSteps: DemoStep[] = [schedulesStep, trafficPrefetchStep, deployHookStep, rolloutStep, reportStep];
+export const cycleDemoSteps: DemoStep[] = [schedulesStep, trafficPrefetchStep, deployHookStep, rolloutStep, hybridStep, reportStep];
