@@ -66,21 +66,26 @@ export async function realisedRows(c: Queryable, environment: string, runIds: st
     sku_id: string; demand_class: string | null; days: number; actual: number; champion_abs: number; challenger_abs: number;
     champion_ape: number | null; challenger_ape: number | null; ape_days: number;
   }>(
+    // The actual of each forecast day read straight from the packed history (migration 006): one
+    // element per row, not the whole history through the sales view. A day past the end has not arrived.
     `WITH f AS (
        SELECT c.sku_id, c.ds, c.value AS champion, s.value AS challenger
        FROM forecasts c JOIN shadow_forecasts s USING (environment, run_id, sku_id, ds)
        WHERE c.environment = $1 AND c.run_id = ANY($2)
+     ), a AS (
+       SELECT f.*, COALESCE(sales_qty(substr(h.qty, (f.ds - DATE '2000-01-01' - h.first_day) * 8 + 1, 8)), 0) AS qty
+       FROM f JOIN sales_history h ON h.sku_id = f.sku_id
+       WHERE f.ds - DATE '2000-01-01' - h.first_day BETWEEN 0 AND length(h.qty) / 8 - 1
      ), cls AS (
        SELECT DISTINCT ON (sku_id) sku_id, demand_class FROM shadow_accuracy WHERE environment = $1 AND run_id = ANY($2) ORDER BY sku_id, run_id DESC
      )
-     SELECT f.sku_id, cls.demand_class, count(*)::int AS days, sum(a.qty) AS actual,
-       sum(abs(f.champion - a.qty)) AS champion_abs, sum(abs(f.challenger - a.qty)) AS challenger_abs,
-       sum(abs(f.champion - a.qty) / a.qty) FILTER (WHERE a.qty > 0) AS champion_ape,
-       sum(abs(f.challenger - a.qty) / a.qty) FILTER (WHERE a.qty > 0) AS challenger_ape,
+     SELECT a.sku_id, cls.demand_class, count(*)::int AS days, sum(a.qty) AS actual,
+       sum(abs(a.champion - a.qty)) AS champion_abs, sum(abs(a.challenger - a.qty)) AS challenger_abs,
+       sum(abs(a.champion - a.qty) / a.qty) FILTER (WHERE a.qty > 0) AS champion_ape,
+       sum(abs(a.challenger - a.qty) / a.qty) FILTER (WHERE a.qty > 0) AS challenger_ape,
        count(*) FILTER (WHERE a.qty > 0)::int AS ape_days
-     FROM f JOIN sales a ON a.sku_id = f.sku_id AND a.ds = f.ds
-     LEFT JOIN cls ON cls.sku_id = f.sku_id
-     GROUP BY f.sku_id, cls.demand_class ORDER BY f.sku_id`,
+     FROM a LEFT JOIN cls ON cls.sku_id = a.sku_id
+     GROUP BY a.sku_id, cls.demand_class ORDER BY a.sku_id`,
     [environment, runIds],
   );
   return rows.map((r) => ({

@@ -99,7 +99,8 @@ test('a bad challenger is refused naming it, before anything is written', async 
 });
 
 test('a rollout with a shadow compares champion and challenger after every validation cycle', async () => {
-  // One gate that passes on the synthetic catalogue: the window runs to its end.
+  // One gate that passes on the synthetic catalogue, and no fallback (its own test): the window runs to its end.
+  await setConfig(s.db.pool, 'staging', { HYBRID_FALLBACK_MAPE: 1000 }, 'test');
   const gates = [{ gate: 'peak-memory' as const, comparator: '<' as const, threshold: 62 }];
   const input = rehearsal({ shadow: 'plan', cycles: 2, soak: '2s', approvalTimeout: '1s', gates, forecast: { batchSize: 12, runDate: RUN_DATE } });
   const h = await start(s, input);
