@@ -1,12 +1,33 @@
+import { findApprover, findRemovedApprover, rolesWithoutHolder } from '../db/approvers';
 import { gateResultsFor, insertGateResults, insertRollout, loadGateData, saveRelease, updateRollout } from '../db/rollouts';
 import { evaluateGates, flaggedOutliers } from '../rollout/gates';
 import { parseRolloutInput, RolloutInputError } from '../rollout/input';
 import { renderChangelogEntry, renderPostDeploymentReport } from '../rollout/report';
-import type { Environment, GateResult, GateSpec, RolloutInput, RolloutStatus } from '../rollout/types';
+import { verifySignature } from '../rollout/keys';
+import { SIGNED_KINDS, type SignedKind } from '../rollout/signoff';
+import type { Environment, GateResult, GateSpec, RolloutInput, RolloutStatus, SignerVerdict } from '../rollout/types';
 import { stabilityFor } from '../db/ops';
 import { appMetrics, rollbackReason } from '../ops/metrics';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
+
+export async function verifyAgainstRoster(
+  pool: ActivityDeps['pool'],
+  a: { kind: SignedKind; release: string; workflowId: string; payload: Record<string, unknown> },
+): Promise<SignerVerdict> {
+  if (!SIGNED_KINDS.includes(a.kind)) return { ok: false, reason: `unknown message kind ${String(a.kind)}` };
+  const by = typeof a.payload?.by === 'string' ? a.payload.by : '';
+  const approver = by ? await findApprover(pool, by) : undefined;
+  if (!approver) {
+    const removed = by ? await findRemovedApprover(pool, by) : undefined;
+    if (removed) return { ok: false, reason: `${removed.name} was removed from the approvers roster (${removed.removedAt} by ${removed.removedBy}); their signature no longer counts` };
+    return { ok: false, reason: `${by.slice(0, 60) || '(no name)'} is not on the approvers roster` };
+  }
+  if (!verifySignature({ kind: a.kind, release: a.release, workflowId: a.workflowId }, a.payload, approver.publicKey)) {
+    return { ok: false, reason: `bad signature: it does not verify against the key rostered for ${approver.name} (forged, made with another key, or over other content)` };
+  }
+  return { ok: true, name: approver.name, roles: approver.roles };
+}
 
 export function createRolloutActivities({ pool }: ActivityDeps) {
   return {
@@ -19,8 +40,23 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
         if (err instanceof RolloutInputError) throw new BadInputError(err.message);
         throw err;
       }
+      // Every sign-off needs someone who can sign it: refuse to start rather than wait for a role nobody holds.
+      const unheld = await rolesWithoutHolder(pool, parsed.signOffs);
+      if (unheld.length) {
+        throw new BadInputError(
+          `no active approver holds the sign-off role${unheld.length > 1 ? 's' : ''} ${unheld.join(', ')}; add one with neuro approvers add --name NAME --role ${unheld[0]} --key-out FILE`,
+        );
+      }
       await insertRollout(pool, { ...parsed, workflowId });
       return parsed;
+    },
+
+    /**
+     * Checks a sign-off's signature against the live roster (a removed approver is refused at once).
+     * Answers a verdict rather than failing: a refusal is an answer, recorded by the workflow.
+     */
+    async verifySignoff(a: { kind: SignedKind; release: string; workflowId: string; payload: Record<string, unknown> }): Promise<SignerVerdict> {
+      return verifyAgainstRoster(pool, a);
     },
 
     async recordRollout(status: RolloutStatus): Promise<void> {
