@@ -33,8 +33,8 @@ export const API_SIGNER = 'api';
 export const API_ROLE = 'admin';
 
 export class RosterError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'RosterError';
   }
 }

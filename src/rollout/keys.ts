@@ -22,7 +22,7 @@ export function loadPrivateKey(pem: string, what = 'key'): KeyObject {
   try {
     key = createPrivateKey(pem);
   } catch (err) {
-    throw new Error(`${what}: not a PEM private key (${(err as Error).message})`);
+    throw new Error(`${what}: not a PEM private key (${(err as Error).message})`, { cause: err });
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${what}: an ${key.asymmetricKeyType} key; sign-offs need an Ed25519 key (neuro approvers add --key-out makes one)`);
   return key;

@@ -40,7 +40,8 @@ export interface SignoffContext {
 
 /** The payload as signed: every field but "signature". */
 export function unsignedPayload(payload: Record<string, unknown>): Record<string, unknown> {
-  const { signature: _signature, ...rest } = payload;
+  const rest = { ...payload };
+  delete rest.signature;
   return rest;
 }
 

@@ -41,7 +41,7 @@ export function writePrivateKeyFile(file: string, pem: string): void {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new RosterError(`--key-out: ${file} already exists; not overwriting a key file (choose another path)`);
-    throw new RosterError(`--key-out: cannot create ${file}: ${(err as Error).message}`);
+    throw new RosterError(`--key-out: cannot create ${file}: ${(err as Error).message}`, { cause: err });
   }
   try {
     writeSync(fd, pem);

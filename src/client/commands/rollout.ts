@@ -114,7 +114,7 @@ export function readKeyFile(file: string): KeyObject {
   try {
     pem = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`--key: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`--key: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
   return loadPrivateKey(pem, `--key ${file}`);
 }
