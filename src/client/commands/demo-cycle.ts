@@ -6,7 +6,12 @@ import { getEnvironmentConfig } from '../../db/config-store';
 import { formatDuration, planToInput } from '../../rollout/input';
 import type { RolloutStatus } from '../../rollout/types';
 import { approveUpdate, goUpdate, statusQuery } from '../../workflows/messages';
+import type { KeyObject } from 'node:crypto';
+import { signPayload } from '../../rollout/keys';
+import type { SignedKind } from '../../rollout/signoff';
 import { renderCycleReport } from '../html-report';
+import { ensureLocalRoster, LOCAL_KEYS_DIR } from '../local-roster';
+import { readKeyFile } from './rollout';
 import { STATE_DIR } from '../services';
 import type { DemoStep } from './demo';
 import { rolloutWorkflowId } from '../../workflows/ids';
@@ -112,21 +117,28 @@ const rolloutStep: DemoStep = {
       postDeployPrefetch: false,
       forecast: ctx.skuSubset ? { skus: ctx.skuSubset } : undefined,
     });
+    // Sign-offs are signed: a local roster (one demo approver per plan role, keys in .neuro/keys/).
+    const roster = await ensureLocalRoster(s.pool);
+    if (roster.added.length) ctx.log(`  approvers roster: added ${roster.added.join(', ')} (keys in ${LOCAL_KEYS_DIR})`);
+    const keyOf = (role: string) => {
+      const a = roster.approvers.find((x) => x.role === role)!;
+      return { by: a.name, key: readKeyFile(a.keyFile) };
+    };
     await startRollout(client, input, s.infra.taskQueue);
     const handle = client.workflow.getHandle(rolloutWorkflowId(release));
+    const sign = <P extends object>(kind: SignedKind, p: P, key: KeyObject) => signPayload({ kind, release, workflowId: handle.workflowId }, p, key);
     const read = () => handle.query(statusQuery);
     const settled = (st: RolloutStatus) => st.state !== 'running';
     let status = await waitForState(read, settled, ctx.log);
     for (const g of status.gates.staging ?? []) ctx.log(`    ${g.status.padEnd(12)} ${g.gate}: ${g.detail}`);
     if (status.state === 'awaiting-approval') {
-      for (const [role, by] of [
-        ['product-owner', 'demo-product-owner'],
-        ['devops-lead', 'demo-devops-lead'],
-      ]) {
-        ctx.log(`  approve ${role} by ${by}: ${await handle.executeUpdate(approveUpdate, { args: [{ role, by }] })}`);
+      for (const role of input.signOffs) {
+        const { by, key } = keyOf(role);
+        ctx.log(`  approve ${role} by ${by} (signed): ${await handle.executeUpdate(approveUpdate, { args: [sign('approve', { role, by }, key)] })}`);
       }
       // Staging has no API traffic in the demo, so its cache gates stay inconclusive: GO accepts that, on the record.
-      const go = await handle.executeUpdate(goUpdate, { args: [{ by: 'demo-devops-lead', reason: 'staging gates pass', acceptInconclusive: true }] });
+      const lead = keyOf('devops-lead');
+      const go = await handle.executeUpdate(goUpdate, { args: [sign('go', { by: lead.by, reason: 'staging gates pass', acceptInconclusive: true }, lead.key)] });
       ctx.log(`  go: ${go}`);
       status = await waitForState(read, (st) => ['completed', 'rolled-back', 'no-go', 'failed'].includes(st.state), ctx.log);
     }
