@@ -1,4 +1,4 @@
-import { findApprover, findRemovedApprover, rolesWithoutHolder } from '../db/approvers';
+import { findApprover, findRemovedApprover, rolesWithoutHolder, type Approver } from '../db/approvers';
 import { gateResultsFor, insertGateResults, insertRollout, loadGateData, saveRelease, updateRollout } from '../db/rollouts';
 import { evaluateGates, flaggedOutliers } from '../rollout/gates';
 import { parseRolloutInput, RolloutInputError } from '../rollout/input';
@@ -11,15 +11,24 @@ import { appMetrics, rollbackReason } from '../ops/metrics';
 import type { ActivityDeps } from './deps';
 import { BadInputError } from './errors';
 
+/** Where a verification looks people up: the PostgreSQL roster, or an in-memory one in workflow tests. */
+export interface RosterLookup {
+  active(name: string): Promise<Approver | undefined>;
+  removed(name: string): Promise<Approver | undefined>;
+}
+
+export const pgRoster = (pool: ActivityDeps['pool']): RosterLookup => ({ active: (n) => findApprover(pool, n), removed: (n) => findRemovedApprover(pool, n) });
+
+/** The verdict on one signed message: who signed it (as rostered, with roles), or why it does not count. */
 export async function verifyAgainstRoster(
-  pool: ActivityDeps['pool'],
+  roster: RosterLookup,
   a: { kind: SignedKind; release: string; workflowId: string; payload: Record<string, unknown> },
 ): Promise<SignerVerdict> {
   if (!SIGNED_KINDS.includes(a.kind)) return { ok: false, reason: `unknown message kind ${String(a.kind)}` };
   const by = typeof a.payload?.by === 'string' ? a.payload.by : '';
-  const approver = by ? await findApprover(pool, by) : undefined;
+  const approver = by ? await roster.active(by) : undefined;
   if (!approver) {
-    const removed = by ? await findRemovedApprover(pool, by) : undefined;
+    const removed = by ? await roster.removed(by) : undefined;
     if (removed) return { ok: false, reason: `${removed.name} was removed from the approvers roster (${removed.removedAt} by ${removed.removedBy}); their signature no longer counts` };
     return { ok: false, reason: `${by.slice(0, 60) || '(no name)'} is not on the approvers roster` };
   }
@@ -56,7 +65,7 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
      * Answers a verdict rather than failing: a refusal is an answer, recorded by the workflow.
      */
     async verifySignoff(a: { kind: SignedKind; release: string; workflowId: string; payload: Record<string, unknown> }): Promise<SignerVerdict> {
-      return verifyAgainstRoster(pool, a);
+      return verifyAgainstRoster(pgRoster(pool), a);
     },
 
     async recordRollout(status: RolloutStatus): Promise<void> {

@@ -188,36 +188,47 @@ async function signatureRefusal<P extends { by: string }>(r: RolloutRun, kind: S
 }
 
 function handleMessages(r: RolloutRun): void {
+  // Signed messages take effect in the order they arrived (approvals, then the GO sent after them),
+  // although each one waits for its signature check.
+  let queue: Promise<unknown> = Promise.resolve();
+  const inOrder = <T>(fn: () => Promise<T>): Promise<T> => {
+    if (!r.signed) return fn(); // histories before signed sign-offs: effects at once, as recorded
+    const next = queue.then(fn);
+    queue = next.catch(() => undefined);
+    return next;
+  };
   const validator = (refusal: Refusal) => (p: unknown) => {
     const why = refusal(r, p);
     if (why) throw new Error(why);
   };
   const signal =
     <P extends { by: string }>(kind: SignedKind, refusal: Refusal, accept: (r: RolloutRun, p: P, at: number) => unknown) =>
-    async (p: P) => {
-      let why = refusal(r, p);
-      if (!why && r.signed) ({ why, p } = await signatureRefusal(r, kind, p, refusal));
-      if (why) rules.refuse(r, kind, why, nowMs());
-      else accept(r, p, nowMs());
-      showDetails(r);
-    };
+    (p: P) =>
+      inOrder(async () => {
+        let why = refusal(r, p);
+        if (!why && r.signed) ({ why, p } = await signatureRefusal(r, kind, p, refusal));
+        if (why) rules.refuse(r, kind, why, nowMs());
+        else accept(r, p, nowMs());
+        showDetails(r);
+      });
   const update =
     <P extends { by: string }, T>(kind: SignedKind, refusal: Refusal, accept: (r: RolloutRun, p: P, at: number) => T) =>
-    async (p: P): Promise<T> => {
-      // The validator has run the message rules; a refused signature is recorded and answered.
-      if (r.signed) {
-        const checked = await signatureRefusal(r, kind, p, refusal);
-        if (checked.why) {
-          rules.refuse(r, kind, checked.why, nowMs());
-          showDetails(r);
-          throw ApplicationFailure.nonRetryable(checked.why, 'SignoffRefused');
+    (p: P): Promise<T> =>
+      inOrder(async () => {
+        // The validator has run the message rules; a refused signature is recorded and answered.
+        if (r.signed) {
+          const checked = await signatureRefusal(r, kind, p, refusal);
+          if (checked.why) {
+            rules.refuse(r, kind, checked.why, nowMs());
+            showDetails(r);
+            throw ApplicationFailure.nonRetryable(checked.why, 'SignoffRefused');
+          }
+          p = checked.p;
         }
-        p = checked.p;
-      }
-      const out = accept(r, p, nowMs());
-      showDetails(r);
-      return out;
-    };
+        const out = accept(r, p, nowMs());
+        showDetails(r);
+        return out;
+      });
   setHandler(statusQuery, () => r.st);
   setHandler(approveUpdate, update('approve', rules.refuseApprove, rules.approve), { validator: validator(rules.refuseApprove) });
   setHandler(goUpdate, update('go', rules.refuseGo, rules.go), { validator: validator(rules.refuseGo) });
