@@ -1,6 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { Pool } from 'pg';
-import { addApprover, type Approver } from '../../src/db/approvers';
+import type { WorkflowHandle } from '@temporalio/client';
+import { addApprover, findApprover, removeApprover, type Approver } from '../../src/db/approvers';
+import { approveUpdate, goUpdate, statusQuery } from '../../src/workflows/messages';
 import { generateSigningKeys, loadPrivateKey, signPayload } from '../../src/rollout/keys';
 import { nameKey } from '../../src/rollout/names';
 import type { SignedKind } from '../../src/rollout/signoff';
@@ -43,9 +45,24 @@ export const holderOf = (role: string): Signer => {
   return s;
 };
 
+/** Rosters the signers (an entry of the same name from an earlier process is replaced: keys are per process). */
 export async function rosterTeam(pool: Pool, signers: Signer[] = Object.values(TEAM)): Promise<void> {
-  for (const s of signers) await addApprover(pool, { name: s.name, roles: s.roles, publicKey: s.publicKeyPem, actor: 'test' });
+  for (const s of signers) {
+    if (await findApprover(pool, s.name)) await removeApprover(pool, { name: s.name, actor: 'test' });
+    await addApprover(pool, { name: s.name, roles: s.roles, publicKey: s.publicKeyPem, actor: 'test' });
+  }
 }
+
+/** Every missing sign-off (signed by the role's holder), then GO signed by lee (devops-lead). */
+export async function signOffAndGo(h: WorkflowHandle, go: { reason: string; acceptInconclusive?: boolean }): Promise<void> {
+  for (const role of (await h.query(statusQuery)).approvals.missing) {
+    await h.executeUpdate(approveUpdate, { args: [sign(h.workflowId, 'approve', { role, by: holderOf(role).name }, holderOf(role))] });
+  }
+  await h.executeUpdate(goUpdate, { args: [sign(h.workflowId, 'go', { by: 'lee', ...go }, TEAM.lee)] });
+}
+
+/** A rollback signed by the on-call engineer. */
+export const signedRollback = (workflowId: string, reason: string) => sign(workflowId, 'rollback', { by: 'ops-oncall', reason }, TEAM['ops-oncall']);
 
 /** Signs a payload for one rollout execution (workflow id `rollout-<release>`). */
 export function sign<P extends object>(workflowId: string, kind: SignedKind, payload: P, signer: Signer | KeyObject): P & { signature: string } {

@@ -7,6 +7,9 @@ import type { RolloutStatus } from '../../src/rollout/types';
 import { testTemporalAddress } from '../helpers/env';
 import { startStack, type Stack } from './forecast-run.helpers';
 import { override, rehearsal, waitFor } from './rollout.helpers';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { holderOf, rosterTeam, sign, TEAM } from '../helpers/signers';
 
 /**
  * The rollout driven only from command lines: the plain `temporal` CLI (start, signal, query) and
@@ -57,24 +60,34 @@ describe('rollout from the temporal and neuro CLIs', () => {
       ...o,
     });
 
+  /** The team's private keys as files, as `neuro approvers add --key-out` writes them. */
+  let keyDir: string;
+  const keyFile = (name: string) => join(keyDir, `${name}.pem`);
   beforeAll(async () => {
     stack = await startStack({ skus: 24 });
     await setConfig(stack.db.pool, 'production', { PREFETCH_POST_DEPLOY_DELAY_MS: 0 }, 'test');
+    await rosterTeam(stack.db.pool);
+    keyDir = mkdtempSync(join(tmpdir(), 'neuro-keys-'));
+    for (const s of Object.values(TEAM)) writeFileSync(keyFile(s.name), s.privateKeyPem, { mode: 0o600 });
   });
-  afterAll(() => stack?.stop());
+  afterAll(async () => {
+    rmSync(keyDir, { recursive: true, force: true });
+    await stack?.stop();
+  });
   afterEach(async () => {
     for (const env of ['staging', 'production']) await setConfig(stack.db.pool, env, { [KEY]: null }, 'test');
   });
 
-  it('temporal CLI: start, sign-offs (self-approval refused), GO, to production', async () => {
-    const id = await startWithTemporal(cliRehearsal());
+  it('temporal CLI: start, signed sign-offs (self-approval and unsigned refused), GO, to production', async () => {
+    const input = cliRehearsal();
+    const id = await startWithTemporal(input);
     await untilQuery(id, (s) => s.stage === 'approval', 'the approval stage');
-    await signal(id, 'approve', { role: 'devops-lead', by: 'dana-author' });
-    await signal(id, 'approve', { role: 'product-owner', by: 'pat', comment: 'scope ok' });
-    await signal(id, 'approve', { role: 'devops-lead', by: 'lee' });
-    await signal(id, 'go', { by: 'lee', reason: 'staging gates pass' });
+    await signal(id, 'approve', sign(id, 'approve', { role: 'devops-lead', by: 'dana-author' }, TEAM.lee));
+    await signal(id, 'approve', { role: 'product-owner', by: 'pat', comment: 'unsigned' });
+    for (const role of input.signOffs) await signal(id, 'approve', sign(id, 'approve', { role, by: holderOf(role).name, ...(role === 'product-owner' ? { comment: 'scope ok' } : {}) }, holderOf(role)));
+    await signal(id, 'go', sign(id, 'go', { by: 'lee', reason: 'staging gates pass' }, TEAM.lee));
     const s = await untilQuery(id, (x) => x.state === 'completed', 'completion');
-    expect(s.rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/dana-author is the author .* may not approve/)]);
+    expect(s.rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/dana-author is the author .* may not approve/), expect.stringMatching(/^unsigned/)]);
     // The temporal CLI prints an empty list as null.
     expect(s.approvals.missing ?? []).toEqual([]);
     expect(s.decision).toMatchObject({ kind: 'go', by: 'lee' });
@@ -95,7 +108,7 @@ describe('rollout from the temporal and neuro CLIs', () => {
     ]);
     expect(refused.state).toBe('running');
     await waitFor(async () => (await override(stack.db.pool, 'staging', KEY)) === 300, 'staging applied');
-    await signal(id, 'rollback', { by: 'ops-oncall', reason: 'memory creeping' });
+    await signal(id, 'rollback', sign(id, 'rollback', { by: 'ops-oncall', reason: 'memory creeping' }, TEAM['ops-oncall']));
     const s = await untilQuery(id, (x) => x.state === 'rolled-back', 'the rollback');
     expect(s.rollback).toMatchObject({ by: 'ops-oncall', restored: ['staging'] });
     expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
@@ -104,7 +117,7 @@ describe('rollout from the temporal and neuro CLIs', () => {
   it('temporal CLI: NO-GO', async () => {
     const id = await startWithTemporal(cliRehearsal());
     await untilQuery(id, (s) => s.stage === 'approval', 'the approval stage');
-    await signal(id, 'noGo', { by: 'pat', reason: 'defer to v19.4' });
+    await signal(id, 'noGo', sign(id, 'noGo', { by: 'pat', reason: 'defer to v19.4' }, TEAM.pat));
     const s = await untilQuery(id, (x) => x.state === 'no-go', 'NO-GO');
     expect(s.changes.environments.production).toBeUndefined();
     expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
@@ -120,11 +133,15 @@ describe('rollout from the temporal and neuro CLIs', () => {
     await waitFor(async () => (await neuro('rollout', 'status', release)).stdout.includes('state running') && (await override(stack.db.pool, 'staging', KEY)) === 300, 'staging applied');
     const st = await neuro('rollout', 'status', release);
     expect(st.stdout).toMatch(/staging: STREAMING_BATCH_DELAY_MS 500 -> 300/);
-    await expect(neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'dana-author')).rejects.toMatchObject({
+    await expect(neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'dana-author', '--key', keyFile('lee'))).rejects.toMatchObject({
       stderr: expect.stringMatching(/refused: dana-author is the author/),
     });
-    expect((await neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'lee')).stdout).toMatch(/devops-lead signed off by lee; missing: product-owner/);
-    const rb = await neuro('rollout', 'rollback', release, '--by', 'ops-oncall', '--reason', 'rehearsal over');
+    // Signed with somebody else's key: the signature does not verify against lee's rostered key.
+    await expect(neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'lee', '--key', keyFile('pat'))).rejects.toMatchObject({
+      stderr: expect.stringMatching(/refused: bad signature: it does not verify against the key rostered for lee/),
+    });
+    expect((await neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'lee', '--key', keyFile('lee'))).stdout).toMatch(/devops-lead signed off by lee; missing: product-owner, security, on-call/);
+    const rb = await neuro('rollout', 'rollback', release, '--by', 'ops-oncall', '--key', keyFile('ops-oncall'), '--reason', 'rehearsal over');
     expect(rb.stdout).toMatch(/rolled back cli-\d+: restored staging in \d+ ms/);
     expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
     const json = JSON.parse((await neuro('rollout', 'status', release, '--json')).stdout) as RolloutStatus;

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { setConfig } from '../../src/db/config-store';
-import { approveUpdate, goUpdate } from '../../src/workflows/messages';
+import { rosterTeam, signOffAndGo } from '../helpers/signers';
 import { testTemporalAddress, testWorkflowBundle } from '../helpers/env';
 import { startStack, type Stack } from './forecast-run.helpers';
 import { override, rehearsal, spawnWorker, start, untilStatus, waitFor } from './rollout.helpers';
@@ -16,6 +16,7 @@ describe('rollout survives a worker crash', () => {
   beforeAll(async () => {
     stack = await startStack({ skus: 24, worker: false });
     await setConfig(stack.db.pool, 'production', { PREFETCH_POST_DEPLOY_DELAY_MS: 0 }, 'test');
+    await rosterTeam(stack.db.pool);
   });
   afterAll(async () => {
     if (worker && worker.exitCode === null) worker.kill('SIGKILL');
@@ -45,9 +46,7 @@ describe('rollout survives a worker crash', () => {
     const s = await untilStatus(h, (x) => x.stage === 'approval', 'the approval stage after the restart', 120_000);
     expect(s.timeline.filter((t) => t.event === 'applied to staging')).toHaveLength(1);
     expect(s.timeline.map((t) => t.event)).toEqual(expect.arrayContaining(['validation-cycle-2 done']));
-    await h.executeUpdate(approveUpdate, { args: [{ role: 'product-owner', by: 'pat' }] });
-    await h.executeUpdate(approveUpdate, { args: [{ role: 'devops-lead', by: 'lee' }] });
-    await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'after the crash' }] });
+    await signOffAndGo(h, { reason: 'after the crash' });
     const done = await h.result();
     expect(done.state).toBe('completed');
     // Each environment was changed exactly once by the rollout, despite the crash.
