@@ -129,11 +129,13 @@ describe('signed sign-offs (dev server, PostgreSQL)', () => {
     const recipe = `
       MSG=$(jq -cnS --arg kind "$KIND" --arg rel "$REL" --arg wf "$WF" --argjson p "$PAYLOAD" \\
         '{domain:"neuro-signoff/1",kind:$kind,payload:$p,release:$rel,workflowId:$wf}')
-      SIG=$(printf %s "$MSG" | openssl pkeyutl -sign -inkey "$KEY" -rawin -in /dev/stdin | base64 -w0)
+      printf %s "$MSG" > msg.txt
+      SIG=$(openssl pkeyutl -sign -inkey "$KEY" -rawin -in msg.txt | base64 -w0)
       "$TEMPORAL" workflow signal --address "$ADDRESS" --workflow-id "$WF" --name "$KIND" \\
         --input "$(jq -c --arg sig "$SIG" '. + {signature: $sig}' <<<"$PAYLOAD")"`;
     const signal = (kind: string, payload: object, signer: string) =>
       run('bash', ['-euo', 'pipefail', '-c', recipe], {
+        cwd: keyDir,
         env: { ...process.env, KIND: kind, REL: input.release, WF: h.workflowId, PAYLOAD: JSON.stringify(payload), KEY: keyFile(signer), TEMPORAL, ADDRESS: testTemporalAddress() },
       });
     for (const role of input.signOffs) await signal('approve', { role, by: holderOf(role).name, comment: `ok from ${role} — ünïcode` }, holderOf(role).name);
