@@ -100,7 +100,7 @@ describe('signed sign-offs (dev server, PostgreSQL)', () => {
     await other.result();
   });
 
-  it('Update path: a forged or wrong-role sign-off is refused with the reason and recorded; GO needs a holder of a rollout role', async () => {
+  it('Update path: forged, unsigned and wrong-role sign-offs are refused with the reason and recorded', async () => {
     const h = await start(stack, p1({ soak: '10m' }));
     await untilStatus(h, (s) => s.stage === 'validate', 'the soak');
     const refusal = async (p: Promise<unknown>) => {
