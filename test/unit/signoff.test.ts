@@ -1,4 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readKeyFile } from '../../src/client/commands/rollout';
 import { verifyAgainstRoster } from '../../src/activities/rollout';
 import * as rules from '../../src/rollout/decisions';
 import { adminSigningKey, publicKeyPemOf, signPayload, verifySignature } from '../../src/rollout/keys';
@@ -116,5 +120,20 @@ describe('signer rules', () => {
     expect(rules.refuseSigner(r, 'rollback', { by: 'api' }, ok('api', ['admin']))).toBeUndefined();
     expect(rules.refuseSigner(r, 'rollback', { by: 'x' }, { ok: false, reason: 'x is not on the approvers roster' })).toBe('x is not on the approvers roster');
     expect(rules.signedBy({ by: 'LEE', reason: 'r' }, ok('lee', ['devops-lead']))).toEqual({ by: 'lee', reason: 'r' });
+  });
+});
+
+describe('key files', () => {
+  test('a missing or non-Ed25519 key file is refused, naming the file and what is wrong', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neuro-keyfile-'));
+    try {
+      expect(() => readKeyFile(`${dir}/none.pem`)).toThrow(/--key: cannot read .*none\.pem: ENOENT/);
+      writeFileSync(`${dir}/rsa.pem`, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      expect(() => readKeyFile(`${dir}/rsa.pem`)).toThrow(/an rsa key; sign-offs need an Ed25519 key/);
+      writeFileSync(`${dir}/junk.pem`, 'hello');
+      expect(() => readKeyFile(`${dir}/junk.pem`)).toThrow(/not a PEM private key/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
