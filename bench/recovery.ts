@@ -33,11 +33,12 @@ import { createPool } from '../src/db/pool';
 import { planToInput } from '../src/rollout/input';
 import type { RolloutStatus } from '../src/rollout/types';
 import { BATCH_HEARTBEAT_TIMEOUT } from '../src/workflows/batches';
-import { approveUpdate, goUpdate, rollbackSignal, statusQuery } from '../src/workflows/messages';
+import { rollbackSignal, statusQuery } from '../src/workflows/messages';
 import { rolloutCycleId } from '../src/workflows/ids';
 import type { rollout } from '../src/workflows/rollout';
 import { WORKFLOW_QUEUE_SETTINGS, buildWorkflowBundle } from '../src/workers/worker';
 import { freePort, startPostgres } from '../test/helpers/servers';
+import { rosterTeam, signedRollback, signOffAndGo } from '../test/helpers/signers';
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
   const dbUrl = process.env.DATABASE_URL ?? pg!.url;
   const pool = createPool(dbUrl);
   await migrate(pool);
+  await rosterTeam(pool); // sign-offs and the rollback are signed, as in production
   const server = await startDevServer({ log: () => undefined });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
@@ -163,9 +165,7 @@ async function main(): Promise<void> {
           });
           if (point === 'monitor') {
             await status((s) => s.stage === 'approval');
-            await h.executeUpdate(approveUpdate, { args: [{ role: 'product-owner', by: 'po' }] });
-            await h.executeUpdate(approveUpdate, { args: [{ role: 'devops-lead', by: 'dl' }] });
-            await h.executeUpdate(goUpdate, { args: [{ by: 'dl', reason: 'bench', acceptInconclusive: true }] });
+            await signOffAndGo(h, { reason: 'bench', acceptInconclusive: true });
             await status((s) => s.stage === 'monitor');
           } else if (point === 'soak') {
             await status((s) => s.stage === 'validate');
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
           await kill(current);
           current = spare;
           const sent = performance.now();
-          await h.signal(rollbackSignal, { by: 'bench', reason: `kill in ${point}` });
+          await h.signal(rollbackSignal, signedRollback(h.workflowId, `kill in ${point}`));
           await until('every environment restored', async () => (await override('staging')) === null && (await override('production')) === null, 120_000, 10);
           const ms = performance.now() - sent;
           const done = await h.result();

@@ -16,10 +16,11 @@ import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { planToInput } from '../src/rollout/input';
 import type { RolloutStatus } from '../src/rollout/types';
-import { approveUpdate, goUpdate, rollbackUpdate, statusQuery } from '../src/workflows/messages';
+import { rollbackUpdate, statusQuery } from '../src/workflows/messages';
 import type { rollout } from '../src/workflows/rollout';
 import { buildWorkflowBundle, createWorker, installRuntimeLogger } from '../src/workers/worker';
 import { startPostgres } from '../test/helpers/servers';
+import { rosterTeam, signedRollback, signOffAndGo } from '../test/helpers/signers';
 
 // The bench prints its own lines; the worker's INFO state changes would drown them.
 installRuntimeLogger('WARN');
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   const pg = process.env.DATABASE_URL ? undefined : await startPostgres();
   const pool = createPool(process.env.DATABASE_URL ?? pg!.url);
   await migrate(pool);
+  await rosterTeam(pool); // sign-offs and the rollback are signed, as in production
   const server = await startDevServer({ log: () => undefined });
   const native = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
@@ -66,13 +68,11 @@ async function main(): Promise<void> {
         if (stage === 'soak') await until((s) => s.stage === 'soak' || s.stage === 'validate');
         else {
           await until((s) => s.stage === 'approval');
-          await h.executeUpdate(approveUpdate, { args: [{ role: 'product-owner', by: 'po' }] });
-          await h.executeUpdate(approveUpdate, { args: [{ role: 'devops-lead', by: 'dl' }] });
-          await h.executeUpdate(goUpdate, { args: [{ by: 'dl', reason: 'bench', acceptInconclusive: true }] });
+          await signOffAndGo(h, { reason: 'bench', acceptInconclusive: true });
           await until((s) => s.stage === 'monitor');
         }
         const t0 = performance.now();
-        await h.executeUpdate(rollbackUpdate, { args: [{ by: 'bench', reason: 'timing' }] });
+        await h.executeUpdate(rollbackUpdate, { args: [signedRollback(h.workflowId, 'timing')] });
         const clientMs = performance.now() - t0;
         if ((await override('staging')) !== null || (await override('production')) !== null) throw new Error('config not restored');
         const done = await h.result();

@@ -2,10 +2,13 @@ import { Context, log } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { claimKeys, KeyClaimedError, releaseClaims, type ClaimOwner } from '../db/claims';
 import { gateResultsFor, insertGateResults, insertRollout, latestRunMape, loadGateData, saveRelease, updateRollout } from '../db/rollouts';
+import { findApprover, findRemovedApprover, rolesWithoutHolder, type Approver } from '../db/approvers';
 import { evaluateGates, flaggedOutliers } from '../rollout/gates';
 import { parseRolloutInput, RolloutInputError } from '../rollout/input';
 import { renderChangelogEntry, renderPostDeploymentReport } from '../rollout/report';
-import type { Environment, GateResult, GateSpec, RolloutInput, RolloutStatus } from '../rollout/types';
+import { verifySignature } from '../rollout/keys';
+import { SIGNED_KINDS, type SignedKind } from '../rollout/signoff';
+import type { Environment, GateResult, GateSpec, RolloutInput, RolloutStatus, SignerVerdict } from '../rollout/types';
 import { stabilityFor } from '../db/ops';
 import { appMetrics, rollbackReason } from '../ops/metrics';
 import { getEnvironmentConfig } from '../db/config-store';
@@ -44,6 +47,33 @@ export async function claimReleaseKeys(pool: ActivityDeps['pool'], owner: ClaimO
   }
 }
 
+/** Where a verification looks people up: the PostgreSQL roster, or an in-memory one in workflow tests. */
+export interface RosterLookup {
+  active(name: string): Promise<Approver | undefined>;
+  removed(name: string): Promise<Approver | undefined>;
+}
+
+export const pgRoster = (pool: ActivityDeps['pool']): RosterLookup => ({ active: (n) => findApprover(pool, n), removed: (n) => findRemovedApprover(pool, n) });
+
+/** The verdict on one signed message: who signed it (as rostered, with roles), or why it does not count. */
+export async function verifyAgainstRoster(
+  roster: RosterLookup,
+  a: { kind: SignedKind; release: string; workflowId: string; payload: Record<string, unknown> },
+): Promise<SignerVerdict> {
+  if (!SIGNED_KINDS.includes(a.kind)) return { ok: false, reason: `unknown message kind ${String(a.kind)}` };
+  const by = typeof a.payload?.by === 'string' ? a.payload.by : '';
+  const approver = by ? await roster.active(by) : undefined;
+  if (!approver) {
+    const removed = by ? await roster.removed(by) : undefined;
+    if (removed) return { ok: false, reason: `${removed.name} was removed from the approvers roster (${removed.removedAt} by ${removed.removedBy}); their signature no longer counts` };
+    return { ok: false, reason: `${by.slice(0, 60) || '(no name)'} is not on the approvers roster` };
+  }
+  if (!verifySignature({ kind: a.kind, release: a.release, workflowId: a.workflowId }, a.payload, approver.publicKey)) {
+    return { ok: false, reason: `bad signature: it does not verify against the key rostered for ${approver.name} (forged, made with another key, or over other content)` };
+  }
+  return { ok: true, name: approver.name, roles: approver.roles };
+}
+
 export function createRolloutActivities({ pool }: ActivityDeps) {
   return {
     /** Validates the whole input (every config value) before anything is applied, and records the rollout. */
@@ -55,6 +85,13 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
         if (err instanceof RolloutInputError) throw new BadInputError(err.message);
         throw err;
       }
+      // Every sign-off needs someone who can sign it: refuse to start rather than wait for a role nobody holds.
+      const unheld = await rolesWithoutHolder(pool, parsed.signOffs);
+      if (unheld.length) {
+        throw new BadInputError(
+          `no active approver holds the sign-off role${unheld.length > 1 ? 's' : ''} ${unheld.join(', ')}; add one with neuro approvers add --name NAME --role ${unheld[0]} --key-out FILE`,
+        );
+      }
       // One release at a time per (environment, key): refused here, before anything is applied.
       await claimReleaseKeys(pool, { release: parsed.release, workflowId, kind: 'rollout' }, parsed.stages, Object.keys(parsed.changes));
       await insertRollout(pool, { ...parsed, workflowId });
@@ -64,6 +101,14 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
     /** Gives the keys back when a rollout or revert ends, however it ends. */
     async releaseKeyClaims(workflowId: string): Promise<number> {
       return releaseClaims(pool, workflowId);
+    },
+
+    /**
+     * Checks a sign-off's signature against the live roster (a removed approver is refused at once).
+     * Answers a verdict rather than failing: a refusal is an answer, recorded by the workflow.
+     */
+    async verifySignoff(a: { kind: SignedKind; release: string; workflowId: string; payload: Record<string, unknown> }): Promise<SignerVerdict> {
+      return verifyAgainstRoster(pgRoster(pool), a);
     },
 
     async recordRollout(status: RolloutStatus): Promise<void> {

@@ -1,3 +1,4 @@
+import { RELEASE_PATTERN } from '../rollout/input';
 import { z } from 'zod';
 import { MAX_HORIZON } from '../cache/forecasts';
 import { ENVIRONMENTS, SELECTION_POLICIES } from '../config/schema';
@@ -110,6 +111,19 @@ export const triggerBody = z
   // No body at all is an empty object, so the answer names the missing env.
   .prefault({} as never);
 
+export const rollbackParams = z.object({
+  release: z.string().regex(RELEASE_PATTERN, 'release tags are letters, digits, dots, dashes and underscores (max 100)').meta({ description: 'the release tag of a running rollout', example: 'v19.3-batch-delay' }),
+});
+export const rollbackBody = z
+  .strictObject(
+    {
+      reason: z.string({ error: 'is required' }).trim().min(1, 'is required').max(500),
+      by: z.string().trim().min(1).max(100).optional().meta({ description: 'who asks (recorded with the reason); the rollback is signed by the API' }),
+    },
+    { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown field ${iss.keys.map(short).join(', ')}` : undefined) },
+  )
+  .prefault({} as never);
+
 // Answers: described for the document (the hot path does not re-validate its own output).
 export const errorAnswer = z.object({ error: z.string().meta({ description: 'what was wrong, naming the parameter' }) });
 const forecast = z.object({
@@ -160,6 +174,15 @@ export const answers = {
     202: described(z.object({ started: z.literal(true), workflowId: z.string() }), 'forecastRun started'),
     400: described(errorAnswer, 'a bad body'),
     401: described(errorAnswer, 'missing or wrong bearer token (checked before the body is read), or ADMIN_TOKEN not set'),
+    503: described(errorAnswer, 'no Temporal connection'),
+  },
+  rollback: {
+    ...internal,
+    200: described(z.object({ rolledBack: z.literal(true), workflowId: z.string(), answer: z.string() }), 'every environment the rollout changed is restored'),
+    400: described(errorAnswer, 'a bad release tag or body'),
+    401: described(errorAnswer, 'missing or wrong bearer token (checked before the body is read), or ADMIN_TOKEN not set'),
+    404: described(errorAnswer, 'no running rollout of that release'),
+    409: described(errorAnswer, 'the rollout refused the rollback (e.g. it has already ended)'),
     503: described(errorAnswer, 'no Temporal connection'),
   },
   healthz: {

@@ -15,7 +15,12 @@ import { loadOpsReport } from '../db/ops';
 import { databaseUp } from '../db/pool';
 import { renderOpsReport } from '../ops/report';
 import { createMetrics } from './metrics';
-import { answers, batchQuery, forecastParams, forecastQuery, reportQuery, skusQuery, triggerBody, type ForecastAnswer } from './schemas';
+import { answers, batchQuery, forecastParams, forecastQuery, reportQuery, rollbackBody, rollbackParams, skusQuery, triggerBody, type ForecastAnswer } from './schemas';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { API_SIGNER, ensureApiSigner } from '../db/approvers';
+import { adminSigningKey, publicKeyPemOf, signPayload } from '../rollout/keys';
+import { rolloutWorkflowId } from '../workflows/ids';
+import { rollbackUpdate } from '../workflows/messages';
 
 /**
  * The HTTP API: forecasts from the cache (then PostgreSQL), the admin trigger that starts a
@@ -111,7 +116,7 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
       // Query and path messages stand alone; body messages are prefixed with the field they are about.
       const issues = err.validation.map((v) => (err.validationContext === 'body' ? `${v.instancePath.slice(1).replace(/\//g, '.') || 'body'}: ${v.message}` : v.message));
       const msg = issues.join('; ');
-      return reply.code(400).send({ error: capped(err.validationContext === 'body' ? `bad trigger-forecast body: ${msg}` : msg) });
+      return reply.code(400).send({ error: capped(err.validationContext === 'body' ? `bad ${_req.routeOptions.url?.split('/').pop()} body: ${msg}` : msg) });
     }
     const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) log(`[api] ${err.message}`);
@@ -200,6 +205,33 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
       const { env, ...rest } = req.body;
       const handle = await startForecastRun(opts.temporalClient, { environment: env, ...rest, trigger: 'api' }, opts.taskQueue);
       return reply.code(202).send({ started: true as const, workflowId: handle.workflowId });
+    },
+  );
+
+  // The admin token may roll back any rollout: the API signs the rollback with its own key (derived
+  // from ADMIN_TOKEN, rostered as "api"), and the workflow verifies it like any other signature.
+  app.post(
+    '/api/v1/admin/rollouts/:release/rollback',
+    {
+      onRequest: requireAdmin,
+      schema: { summary: 'Roll back a rollout (admin); answers once restored', security: [{ adminToken: [] }], params: rollbackParams, body: rollbackBody, response: answers.rollback },
+    },
+    async (req, reply) => {
+      if (!opts.temporalClient) return reply.code(503).send({ error: 'no Temporal connection: cannot roll back' });
+      const { release } = req.params;
+      const key = adminSigningKey(opts.adminToken!);
+      await ensureApiSigner(opts.pool, publicKeyPemOf(key));
+      const workflowId = rolloutWorkflowId(release);
+      const reason = `${req.body.reason} (admin token${req.body.by ? `, requested by ${req.body.by}` : ''})`;
+      const payload = signPayload({ kind: 'rollback', release, workflowId }, { by: API_SIGNER, reason }, key);
+      try {
+        const answer = await opts.temporalClient.workflow.getHandle(workflowId).executeUpdate(rollbackUpdate, { args: [payload] });
+        return reply.code(200).send({ rolledBack: true as const, workflowId, answer });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return reply.code(404).send({ error: `no running rollout of release ${release}` });
+        if (err instanceof WorkflowUpdateFailedError) return reply.code(409).send({ error: capped(`refused: ${err.cause?.message ?? err.message}`) });
+        throw err;
+      }
     },
   );
 

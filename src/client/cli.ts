@@ -8,6 +8,7 @@ import { NotBuiltError } from './not-built';
 
 /** Command modules load when their command runs, so `neuro --help` and offline commands start fast. */
 const commands = {
+  approvers: () => require('./commands/approvers') as typeof import('./commands/approvers'),
   backtest: () => require('./commands/backtest') as typeof import('./commands/backtest'),
   backtestRun: () => require('./commands/backtest-run') as typeof import('./commands/backtest-run'),
   config: () => require('./commands/config') as typeof import('./commands/config'),
@@ -231,7 +232,8 @@ export function buildProgram(): Command {
     .command('approve')
     .argument('<release>')
     .requiredOption('--role <role>', 'sign-off role, e.g. product-owner, devops-lead')
-    .requiredOption('--by <who>', 'approver')
+    .requiredOption('--by <who>', 'approver (your name on the roster)')
+    .requiredOption('--key <file>', 'your private key file (from neuro approvers add --key-out) to sign with')
     .option('--comment <text>', 'comment')
     .action((release, o) => commands.rollout().rolloutApprove(release, o));
   rollout
@@ -253,7 +255,8 @@ export function buildProgram(): Command {
     const cmd = rollout
       .command(name)
       .argument('<release>')
-      .requiredOption('--by <who>', 'who decides')
+      .requiredOption('--by <who>', 'who decides (your name on the roster)')
+      .requiredOption('--key <file>', 'your private key file (from neuro approvers add --key-out) to sign with')
       .requiredOption('--reason <text>', 'why');
     if (name === 'go') cmd.option('--accept-inconclusive', 'accept gates that stayed inconclusive (too little data); recorded in the decision');
     cmd.action((release, o) => commands.rollout()[fn](release, o));
@@ -268,6 +271,30 @@ export function buildProgram(): Command {
     .requiredOption('--by <who>', 'who reverts')
     .requiredOption('--reason <text>', 'why')
     .action((release, o) => commands.release().releaseRevertCommand(release, o));
+  const approvers = program.command('approvers').description('who may sign which sign-off: names, roles, Ed25519 public keys (changes need the admin token)');
+  const adminTokenOption = () => new Option('--admin-token <token>', 'the admin token (default: ADMIN_TOKEN)');
+  approvers
+    .command('add')
+    .description('add an approver: makes an Ed25519 key pair, stores the public key, writes the private key to --key-out (mode 600)')
+    .requiredOption('--name <name>', 'the approver\'s name (look-alike names of rostered people are refused)')
+    .requiredOption('--role <role>', 'a sign-off role, e.g. product-owner, devops-lead, ml-lead, security, on-call (repeatable)', collect)
+    .requiredOption('--key-out <file>', 'where to write the private key (PEM); an existing file is never overwritten')
+    .addOption(adminTokenOption())
+    .option('--by <who>', 'who makes the change (audit)', process.env.USER || 'cli')
+    .action((o) => commands.approvers().approversAdd(o));
+  approvers
+    .command('list')
+    .description('the active approvers with roles and key fingerprints')
+    .option('--json', 'JSON output')
+    .option('--all', 'include removed approvers')
+    .action((o) => commands.approvers().approversList(o));
+  approvers
+    .command('remove')
+    .description('remove an approver: their signatures are refused from then on (the entry and its audit stay)')
+    .requiredOption('--name <name>', 'the approver\'s name')
+    .addOption(adminTokenOption())
+    .option('--by <who>', 'who makes the change (audit)', process.env.USER || 'cli')
+    .action((o) => commands.approvers().approversRemove(o));
 
   const report = program
     .command('report')

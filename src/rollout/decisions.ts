@@ -1,4 +1,6 @@
-import type { ApprovePayload, DecisionPayload, Environment, GateResult, GoPayload, RolloutInput, RolloutStage, RolloutState, RolloutStatus } from './types';
+import { sameName } from './names';
+import type { SignedKind } from './signoff';
+import type { ApprovePayload, DecisionPayload, Environment, GateResult, GoPayload, RolloutInput, RolloutStage, RolloutState, RolloutStatus, SignerVerdict } from './types';
 
 /**
  * The rollout's rules as pure functions, unit-tested without a server (test/unit/rollout-decisions.test.ts):
@@ -26,6 +28,8 @@ export interface RolloutRun {
   st: RolloutStatus;
   abort?: Abort;
   goDecided: boolean;
+  /** Sign-offs must be signed by a rostered approver (every rollout since patch signed-signoffs). */
+  signed?: boolean;
 }
 
 const STAGES_BEFORE_PRODUCTION: RolloutStage[] = ['prepare', 'baseline', 'apply-staging', 'validate', 'soak', 'approval'];
@@ -84,10 +88,11 @@ export function refuseApprove(r: RolloutRun, p: unknown): string | undefined {
   if (!by) return '"by" (who approves) is required';
   if (p.comment !== undefined && typeof p.comment !== 'string') return '"comment" must be a string';
   if (!approvals.required.includes(role)) return `unknown sign-off role "${role}" (required: ${approvals.required.join(', ')})`;
-  if (by.toLowerCase() === author.toLowerCase()) return `${by} is the author of ${release} and may not approve it`;
+  // Names compare after NFKC and confusable folding: a Cyrillic look-alike of the author is the author.
+  if (sameName(by, author)) return `${by} is the author of ${release} (or looks like "${author}") and may not approve it`;
   const same = approvals.received.find((a) => a.role === role);
   if (same) return `${role} already signed off by ${same.by}`;
-  const twice = approvals.received.find((a) => a.by.toLowerCase() === by.toLowerCase());
+  const twice = approvals.received.find((a) => sameName(a.by, by));
   if (twice) return `${by} already signed off as ${twice.role}; each role needs its own approver`;
   if (r.goDecided) return 'the GO decision has already been made';
   return finishing(r);
@@ -132,6 +137,41 @@ export function refuseConfirm(r: RolloutRun, p: unknown): string | undefined {
     return `confirm is for a rollout whose production monitoring ended with gates inconclusive (state now: ${r.st.state}, stage ${r.st.stage})`;
   }
   return undefined;
+}
+
+// ---- signatures: who signed, and whether they may send this message ---------------------------------
+
+/** Unsigned: refused before anything is looked up. */
+export function refuseUnsigned(p: unknown): string | undefined {
+  const sig = isObject(p) ? p.signature : undefined;
+  if (typeof sig !== 'string' || !sig) return 'unsigned: a "signature" is required (neuro rollout ... --key FILE signs; the format is in the README)';
+  return undefined;
+}
+
+/**
+ * After the signature was checked against the roster: approve needs the role signed for and not
+ * the author; GO, NO-GO and confirm need a holder of one of this rollout's sign-off roles (GO and confirm not the
+ * author); rollback needs only a rostered signer (anyone on the roster may stop a release).
+ */
+export function refuseSigner(r: RolloutRun, kind: SignedKind, p: unknown, v: SignerVerdict): string | undefined {
+  if (!v.ok) return v.reason;
+  const { author, release, approvals } = r.st;
+  const roles = v.roles.join(', ') || 'none';
+  if (kind === 'approve') {
+    const role = str((p as ApprovePayload).role);
+    if (!v.roles.includes(role)) return `${v.name} does not hold the role ${role} (roster roles: ${roles})`;
+    if (sameName(v.name, author)) return `${v.name} is the author of ${release} and may not approve it`;
+  }
+  if (kind === 'go' || kind === 'noGo' || kind === 'confirm') {
+    if (!v.roles.some((x) => approvals.required.includes(x))) return `${v.name} holds none of this rollout's sign-off roles (${approvals.required.join(', ')}; roster roles: ${roles})`;
+    if (kind !== 'noGo' && sameName(v.name, author)) return `${v.name} is the author of ${release} and may not ${kind === 'go' ? 'give GO' : 'confirm it'}`;
+  }
+  return undefined;
+}
+
+/** The payload as the verified signer sent it: `by` is the name as rostered. */
+export function signedBy<P extends { by: string }>(p: P, v: SignerVerdict): P {
+  return v.ok ? { ...p, by: v.name } : p;
 }
 
 // ---- transitions: an accepted message's effect on the run, and the reply -----------------------------

@@ -25,7 +25,14 @@ export interface RolloutPlan {
   rollbackNote: string;
 }
 
-export const BASE_SIGN_OFFS = ['product-owner', 'devops-lead'];
+/**
+ * The plan's "Approval & Sign-Off" list: Product Owner, DevOps Lead, Security Team, On-Call
+ * Engineer for every release, and the ML Lead for P3 ("if applicable"). Each role needs an active
+ * holder on the approvers roster before a rollout of the plan may start.
+ */
+export const BASE_SIGN_OFFS = ['product-owner', 'devops-lead', 'security', 'on-call'];
+/** Every role any plan asks for (the demo and `neuro dev` roster one holder each). */
+export const PLAN_ROLES = [...BASE_SIGN_OFFS, 'ml-lead'];
 
 /** The plan's success criteria for every release: stability score >= 99.5 (A+), zero incidents. */
 export const OPS_GATES: GateSpec[] = [
@@ -101,7 +108,7 @@ export const PLANS: Record<string, RolloutPlan> = {
       { gate: 'forecast-duration', comparator: '<', threshold: 90_000, baselineFactor: 90 / 85 },
       ...OPS_GATES,
     ],
-    signOffs: [...BASE_SIGN_OFFS, 'ml-lead'],
+    signOffs: ['product-owner', 'devops-lead', 'ml-lead', 'security', 'on-call'],
     approvalTimeout: '72h',
     confirmTimeout: '24h',
     monitor: { window: '24h', checkInterval: '6h' },

@@ -220,20 +220,29 @@ export interface TimelineEntry {
   detail?: string;
 }
 
-/** Message payloads (signals and updates of the same name). */
+/**
+ * Message payloads (signals and updates of the same name). `by` is the signer: the roster name
+ * whose key made `signature` (base64 Ed25519 over the canonical message of src/rollout/signoff.ts).
+ * Histories recorded before signed sign-offs carry neither.
+ */
 export interface ApprovePayload {
   role: string;
   by: string;
   comment?: string;
+  signature?: string;
 }
 export interface DecisionPayload {
   by: string;
   reason: string;
+  signature?: string;
 }
 /** GO may knowingly accept gates that stayed inconclusive (too little data); they are recorded. */
 export interface GoPayload extends DecisionPayload {
   acceptInconclusive?: boolean;
 }
+
+/** What the verifying activity found: the rostered signer (name as rostered, roles), or why not. */
+export type SignerVerdict = { ok: true; name: string; roles: string[] } | { ok: false; reason: string };
 
 export interface RolloutStatus {
   release: string;

@@ -8,6 +8,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -20,6 +21,7 @@ import {
 import type { Activities } from '../activities';
 import * as rules from '../rollout/decisions';
 import type { RolloutRun, WatchPlan } from '../rollout/decisions';
+import type { SignedKind } from '../rollout/signoff';
 import { overallStatus } from '../rollout/gates';
 import { recordConflicts } from '../rollout/restore';
 import type { Environment, GateSpec, RolloutInput, RolloutStage, RolloutState, RolloutStatus } from '../rollout/types';
@@ -57,6 +59,12 @@ const { compareShadowRuns, hybridFallbackCheck, prepareRollout, recordRollout, w
 // Config reads and writes are small transactions: short timeouts and fast retries keep a rollback in seconds.
 const CONFIG_OPTIONS = { startToCloseTimeout: '20s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' } } as const;
 const { snapshotConfig } = proxyActivities<Activities>(CONFIG_OPTIONS);
+/**
+ * Signatures are checked by a local activity against the live roster (node:crypto, PostgreSQL):
+ * a removed approver is refused at once, and a rollback pays one local call (milliseconds, no
+ * round trip through the server's task queue), not a scheduled activity.
+ */
+const { verifySignoff } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s' } });
 /** Activities named in the Web UI ("gates staging", "apply to production"): the summary is a per-call option. */
 const named = (summary: string) => ({
   applyConfig: proxyActivities<Activities>({ ...CONFIG_OPTIONS, summary }).applyConfig,
@@ -79,7 +87,9 @@ interface Rollout {
 }
 
 export async function rollout(raw: RolloutInput): Promise<RolloutStatus> {
-  const ro: Rollout = { r: { st: rules.initialStatus(raw, workflowInfo().workflowId), goDecided: false }, input: raw, compensations: [], shadowRuns: [] };
+  // Decided once, first: histories recorded before signed sign-offs replay with unsigned messages.
+  const signed = patched('signed-signoffs');
+  const ro: Rollout = { r: { st: rules.initialStatus(raw, workflowInfo().workflowId), goDecided: false, signed }, input: raw, compensations: [], shadowRuns: [] };
   const { r } = ro;
   handleMessages(r);
 
@@ -227,34 +237,71 @@ async function confirmInconclusive({ r, input }: Rollout): Promise<boolean> {
 
 // ---- messages: Updates (answered) and same-named Signals (refusals recorded) share the rules ----
 
+type Refusal = (r: RolloutRun, p: unknown) => string | undefined;
+
+/**
+ * Why a signed message is refused, or undefined: unsigned (no look-up), then the signature and the
+ * signer's roles against the roster, then the message rules again (the run may have moved on while
+ * the signature was checked). Returns the payload with `by` as rostered.
+ */
+async function signatureRefusal<P extends { by: string }>(r: RolloutRun, kind: SignedKind, p: P, refusal: Refusal): Promise<{ why?: string; p: P }> {
+  const unsigned = rules.refuseUnsigned(p);
+  if (unsigned) return { why: unsigned, p };
+  const verdict = await verifySignoff({ kind, release: r.st.release, workflowId: r.st.workflowId, payload: p as unknown as Record<string, unknown> });
+  const signedP = rules.signedBy(p, verdict);
+  return { why: rules.refuseSigner(r, kind, p, verdict) ?? refusal(r, signedP), p: signedP };
+}
+
 function handleMessages(r: RolloutRun): void {
-  const validator = (refusal: (r: RolloutRun, p: unknown) => string | undefined) => (p: unknown) => {
+  // Signed messages take effect in the order they arrived (approvals, then the GO sent after them),
+  // although each one waits for its signature check.
+  let queue: Promise<unknown> = Promise.resolve();
+  const inOrder = <T>(fn: () => Promise<T>): Promise<T> => {
+    if (!r.signed) return fn(); // histories before signed sign-offs: effects at once, as recorded
+    const next = queue.then(fn);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  const validator = (refusal: Refusal) => (p: unknown) => {
     const why = refusal(r, p);
     if (why) throw new Error(why);
   };
   const signal =
-    <P>(name: string, refusal: (r: RolloutRun, p: unknown) => string | undefined, accept: (r: RolloutRun, p: P, at: number) => unknown) =>
-    (p: P) => {
-      const why = refusal(r, p);
-      if (why) rules.refuse(r, name, why, nowMs());
-      else accept(r, p, nowMs());
-      showDetails(r);
-    };
+    <P extends { by: string }>(kind: SignedKind, refusal: Refusal, accept: (r: RolloutRun, p: P, at: number) => unknown) =>
+    (p: P) =>
+      inOrder(async () => {
+        let why = refusal(r, p);
+        if (!why && r.signed) ({ why, p } = await signatureRefusal(r, kind, p, refusal));
+        if (why) rules.refuse(r, kind, why, nowMs());
+        else accept(r, p, nowMs());
+        showDetails(r);
+      });
   const update =
-    <P, T>(accept: (r: RolloutRun, p: P, at: number) => T) =>
-    (p: P): T => {
-      const out = accept(r, p, nowMs());
-      showDetails(r);
-      return out;
-    };
+    <P extends { by: string }, T>(kind: SignedKind, refusal: Refusal, accept: (r: RolloutRun, p: P, at: number) => T) =>
+    (p: P): Promise<T> =>
+      inOrder(async () => {
+        // The validator has run the message rules; a refused signature is recorded and answered.
+        if (r.signed) {
+          const checked = await signatureRefusal(r, kind, p, refusal);
+          if (checked.why) {
+            rules.refuse(r, kind, checked.why, nowMs());
+            showDetails(r);
+            throw ApplicationFailure.nonRetryable(checked.why, 'SignoffRefused');
+          }
+          p = checked.p;
+        }
+        const out = accept(r, p, nowMs());
+        showDetails(r);
+        return out;
+      });
   setHandler(statusQuery, () => r.st);
-  setHandler(approveUpdate, update(rules.approve), { validator: validator(rules.refuseApprove) });
-  setHandler(goUpdate, update(rules.go), { validator: validator(rules.refuseGo) });
-  setHandler(noGoUpdate, update(rules.noGo), { validator: validator(rules.refuseNoGo) });
+  setHandler(approveUpdate, update('approve', rules.refuseApprove, rules.approve), { validator: validator(rules.refuseApprove) });
+  setHandler(goUpdate, update('go', rules.refuseGo, rules.go), { validator: validator(rules.refuseGo) });
+  setHandler(noGoUpdate, update('noGo', rules.refuseNoGo, rules.noGo), { validator: validator(rules.refuseNoGo) });
   setHandler(
     rollbackUpdate,
     async (p) => {
-      update(rules.requestRollback)(p);
+      await update('rollback', rules.refuseRollback, rules.requestRollback)(p);
       // Answer once every environment is restored, so the caller sees the rollback done.
       await condition(() => r.st.rollback?.completedAt !== undefined || r.st.state === 'failed');
       return `rolled back ${r.st.release}: restored ${r.st.rollback?.restored.join(', ') || 'nothing (no environment was changed yet)'} in ${r.st.rollback?.durationMs ?? '?'} ms`;
@@ -265,7 +312,7 @@ function handleMessages(r: RolloutRun): void {
   setHandler(goSignal, signal('go', rules.refuseGo, rules.go));
   setHandler(noGoSignal, signal('noGo', rules.refuseNoGo, rules.noGo));
   setHandler(rollbackSignal, signal('rollback', rules.refuseRollback, rules.requestRollback));
-  setHandler(confirmUpdate, update(rules.confirm), { validator: validator(rules.refuseConfirm) });
+  setHandler(confirmUpdate, update('confirm', rules.refuseConfirm, rules.confirm), { validator: validator(rules.refuseConfirm) });
   setHandler(confirmSignal, signal('confirm', rules.refuseConfirm, rules.confirm));
 }
 

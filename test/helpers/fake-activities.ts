@@ -3,7 +3,10 @@ import type { Activities } from '../../src/activities';
 import type { BacktestBatchResult, ForecastBatchResult, PreparedBacktest, PreparedRun } from '../../src/activities/forecast';
 import { defaultsFromEnv, type ForecastConfig } from '../../src/config/schema';
 import { parseRolloutInput } from '../../src/rollout/input';
+import { verifyAgainstRoster, type RosterLookup } from '../../src/activities/rollout';
+import type { SignedKind } from '../../src/rollout/signoff';
 import type { GateResult } from '../../src/rollout/types';
+import { memoryRoster } from './signers';
 
 /**
  * Activities for workflow tests on the time-skipping server: the real workflows, with activities
@@ -23,6 +26,8 @@ export interface FakeOptions {
   gateVerdict?: (call: { environment: string; at: number; n: number }) => 'pass' | 'fail' | 'inconclusive';
   /** The hybrid's MAPE a fallback check measures (default 10, under HYBRID_FALLBACK_MAPE's 20). */
   hybridMape?: (call: { environment: string; at: number }) => number | null;
+  /** Who is on the approvers roster (default: the test TEAM); signatures are verified for real against it. */
+  roster?: RosterLookup;
 }
 
 /** A small run: 20 SKUs in 2 batches. */
@@ -43,6 +48,7 @@ export function fakeActivities(o: FakeOptions = {}) {
     return at;
   };
   let gateCalls = 0;
+  const roster = o.roster ?? memoryRoster();
 
   const activities = {
     async getConfig(environment: string) {
@@ -90,6 +96,10 @@ export function fakeActivities(o: FakeOptions = {}) {
     async prepareRollout({ input }: { input: unknown }) {
       log('prepareRollout', input);
       return parseRolloutInput(input);
+    },
+    async verifySignoff(a: { kind: SignedKind; release: string; workflowId: string; payload: Record<string, unknown> }) {
+      log('verifySignoff', a);
+      return verifyAgainstRoster(roster, a);
     },
     async recordRollout() {},
     async writeReleaseRecord() {

@@ -110,6 +110,7 @@ describe('GET /openapi.json', () => {
         'GET /api/v1/forecasts',
         'GET /api/v1/skus',
         'POST /api/v1/admin/trigger-forecast',
+        'POST /api/v1/admin/rollouts/{release}/rollback',
         'GET /metrics',
         'GET /healthz',
         'GET /report',

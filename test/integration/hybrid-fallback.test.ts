@@ -3,6 +3,7 @@ import { getEnvironmentConfig } from '../../src/db/config-store';
 import { getRelease } from '../../src/db/rollouts';
 import { statusQuery } from '../../src/workflows/messages';
 import { FALLBACK, STATUS } from '../../src/workflows/search-attributes';
+import { rosterTeam } from '../helpers/signers';
 import { startStack, type Stack } from './forecast-run.helpers';
 import { rehearsal, start } from './rollout.helpers';
 
@@ -15,6 +16,7 @@ jest.setTimeout(300_000);
 let s: Stack;
 beforeAll(async () => {
   s = await startStack({ skus: 12 });
+  await rosterTeam(s.db.pool); // a rollout starts only when every sign-off role has a holder
 });
 afterAll(() => s?.stop());
 

@@ -7,6 +7,7 @@ import { appMetrics } from '../../src/ops/metrics';
 import type { GateSpec } from '../../src/rollout/types';
 import { rollbackUpdate } from '../../src/workflows/messages';
 import { testTemporalAddress } from '../helpers/env';
+import { rosterTeam, signedRollback } from '../helpers/signers';
 import { recordHistory, startStack, type Stack } from './forecast-run.helpers';
 import { override, rehearsal, start, untilStatus } from './rollout.helpers';
 
@@ -43,6 +44,7 @@ describe('release key claims and compare-and-set restores (dev server, PostgreSQ
     });
   beforeAll(async () => {
     stack = await startStack({ skus: 24 });
+    await rosterTeam(stack.db.pool);
     await setConfig(stack.db.pool, 'staging', { [KEY]: 500 }, 'test');
   });
   afterAll(() => stack?.stop());
@@ -69,7 +71,7 @@ describe('release key claims and compare-and-set restores (dev server, PostgreSQ
     const cli = neuro('rollout', 'start', '--plan', 'v19.3-batch-delay', '--release', c.release, '--set', `${KEY}=450`, '--soak', '10m', '--author', 'dana-author');
     await expect(cli).rejects.toMatchObject({ stderr: expect.stringContaining(`owned by the unfinished rollout of release ${a.release}`) });
 
-    await ha.executeUpdate(rollbackUpdate, { args: [{ by: 'ops', reason: 'end of A' }] });
+    await ha.executeUpdate(rollbackUpdate, { args: [signedRollback(ha.workflowId, 'end of A')] });
     expect((await ha.result()).state).toBe('rolled-back');
     expect(await override(stack.db.pool, 'staging', KEY)).toBe(500);
     expect(await listClaims(stack.db.pool, a.release)).toEqual([]);
@@ -78,7 +80,7 @@ describe('release key claims and compare-and-set restores (dev server, PostgreSQ
     const d = longSoak(400);
     const hd = await start(stack, d);
     await untilStatus(hd, (s) => s.changes.environments.staging !== undefined, 'D applied to staging');
-    await hd.executeUpdate(rollbackUpdate, { args: [{ by: 'ops', reason: 'end of test' }] });
+    await hd.executeUpdate(rollbackUpdate, { args: [signedRollback(hd.workflowId, 'end of test')] });
     await hd.result();
     expect(await override(stack.db.pool, 'staging', KEY)).toBe(500);
   });
@@ -98,7 +100,7 @@ describe('release key claims and compare-and-set restores (dev server, PostgreSQ
     const hb = await start(stack, b);
     await untilStatus(hb, (s) => s.changes.environments.staging !== undefined, 'B applied to staging');
     expect((await listClaims(stack.db.pool)).map((c) => c.release)).toEqual([b.release, b.release]);
-    await hb.executeUpdate(rollbackUpdate, { args: [{ by: 'ops', reason: 'end of test' }] });
+    await hb.executeUpdate(rollbackUpdate, { args: [signedRollback(hb.workflowId, 'end of test')] });
     await hb.result();
     // A terminated rollout left its value (300) in staging; B restored what it found.
     await setConfig(stack.db.pool, 'staging', { [KEY]: 500 }, 'test');
@@ -133,7 +135,7 @@ describe('release key claims and compare-and-set restores (dev server, PostgreSQ
     const text = (await neuro('rollout', 'status', a.release)).stdout;
     expect(text).toMatch(/staging\s+STREAMING_BATCH_DELAY_MS: live 420 \(version \d+ by hand\), intended 300 {2}<- differs/);
 
-    const answer = await ha.executeUpdate(rollbackUpdate, { args: [{ by: 'ops', reason: 'undo A' }] });
+    const answer = await ha.executeUpdate(rollbackUpdate, { args: [signedRollback(ha.workflowId, 'undo A')] });
     expect(answer).toMatch(/restored nothing/);
     const done = await ha.result();
     // The hand-set value stays; A's snapshot (500) was not written over it.

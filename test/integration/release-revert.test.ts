@@ -7,10 +7,11 @@ import { setConfig } from '../../src/db/config-store';
 import { revertsOf } from '../../src/db/reverts';
 import { getRelease } from '../../src/db/rollouts';
 import type { GateSpec } from '../../src/rollout/types';
-import { approveUpdate, goUpdate, rollbackUpdate } from '../../src/workflows/messages';
+import { rollbackUpdate } from '../../src/workflows/messages';
 import { revertStatusQuery } from '../../src/workflows/release-revert';
 import { RELEASE_TAG, STATUS } from '../../src/workflows/search-attributes';
 import { testTemporalAddress } from '../helpers/env';
+import { rosterTeam, signedRollback, signOffAndGo } from '../helpers/signers';
 import { recordHistory, startStack, type Stack } from './forecast-run.helpers';
 import { override, rehearsal, start, untilStatus } from './rollout.helpers';
 
@@ -34,14 +35,13 @@ describe('release revert (dev server, PostgreSQL)', () => {
     const input = rehearsal({ set: [`${KEY}=${delay}`], gates: GATES, postDeployPrefetch: false, monitorCycles: 1, forecast: { batchSize: 12, runDate: '2025-03-01' } });
     const h = await start(stack, input);
     await untilStatus(h, (s) => s.stage === 'approval', 'the approval stage');
-    await h.executeUpdate(approveUpdate, { args: [{ role: 'product-owner', by: 'pat' }] });
-    await h.executeUpdate(approveUpdate, { args: [{ role: 'devops-lead', by: 'lee' }] });
-    await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'ok' }] });
+    await signOffAndGo(h, { reason: 'ok' });
     expect((await h.result()).state).toBe('completed');
     return input.release;
   }
   beforeAll(async () => {
     stack = await startStack({ skus: 24 });
+    await rosterTeam(stack.db.pool);
   });
   afterAll(() => stack?.stop());
   beforeEach(async () => {
@@ -103,7 +103,7 @@ describe('release revert (dev server, PostgreSQL)', () => {
     // Running: its keys are claimed and it is not completed.
     const running = startReleaseRevert(stack.temporal.client, { release: input.release, by: 'ops', reason: 'x' }, stack.temporal.taskQueue).then((r) => r.result());
     await expect(running).rejects.toMatchObject({ cause: { message: expect.stringMatching(/owned by the unfinished rollout of release/) } });
-    await h.executeUpdate(rollbackUpdate, { args: [{ by: 'ops', reason: 'end' }] });
+    await h.executeUpdate(rollbackUpdate, { args: [signedRollback(h.workflowId, 'end')] });
     await h.result();
     await expect(neuro('release', 'revert', input.release, '--by', 'ops', '--reason', 'x')).rejects.toMatchObject({
       stderr: expect.stringContaining(`release ${input.release} is rolled-back, not completed: only a completed release can be reverted`),

@@ -7,7 +7,8 @@ import { findTemporalCli } from '../../src/client/temporal-server';
 import { setConfig } from '../../src/db/config-store';
 import type { RolloutStatus } from '../../src/rollout/types';
 import { rolloutCycleId } from '../../src/workflows/ids';
-import { approveUpdate, goUpdate, rollbackSignal } from '../../src/workflows/messages';
+import { rollbackSignal } from '../../src/workflows/messages';
+import { rosterTeam, signedRollback, signOffAndGo } from '../helpers/signers';
 import { testTemporalAddress, testWorkflowBundle } from '../helpers/env';
 import { startStack, type Stack } from './forecast-run.helpers';
 import { override, rehearsal, spawnWorker, start, untilStatus, waitFor, type RolloutHandle } from './rollout.helpers';
@@ -34,6 +35,7 @@ describe('rollback right after a worker crash', () => {
     // 60 SKUs in batches of 3 with staging's 300 ms gaps: a validation cycle runs for seconds.
     stack = await startStack({ skus: 60, worker: false });
     await setConfig(stack.db.pool, 'production', { PREFETCH_POST_DEPLOY_DELAY_MS: 0 }, 'test');
+    await rosterTeam(stack.db.pool);
     await testWorkflowBundle();
     const bundleFile = join(tmpdir(), `neuro-workflow-bundle-${process.env.TEST_RUN_ID}.js`);
     expect(existsSync(bundleFile)).toBe(true);
@@ -82,7 +84,7 @@ describe('rollback right after a worker crash', () => {
     await untilStatus(h, (s) => s.stage === 'validate', 'the soak');
     expect(await override(stack.db.pool, 'staging', KEY)).toBe(300);
     await crashAndReplace();
-    await run(TEMPORAL, ['workflow', 'signal', '--address', testTemporalAddress(), '--workflow-id', h.workflowId, '--name', 'rollback', '--input', JSON.stringify({ by: 'oncall', reason: 'worker crashed' })]);
+    await run(TEMPORAL, ['workflow', 'signal', '--address', testTemporalAddress(), '--workflow-id', h.workflowId, '--name', 'rollback', '--input', JSON.stringify(signedRollback(h.workflowId, 'worker crashed'))]);
     await expectRolledBack(h, ['staging'], input.release);
   });
 
@@ -90,13 +92,11 @@ describe('rollback right after a worker crash', () => {
     const input = rehearsal({ soak: '0s', monitor: '1h', cycles: 0, gates: [], postDeployPrefetch: false });
     const h = await start(stack, input);
     await untilStatus(h, (s) => s.stage === 'approval', 'the approval stage');
-    await h.executeUpdate(approveUpdate, { args: [{ role: 'product-owner', by: 'pat' }] });
-    await h.executeUpdate(approveUpdate, { args: [{ role: 'devops-lead', by: 'lee' }] });
-    await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'ok', acceptInconclusive: true }] });
+    await signOffAndGo(h, { reason: 'ok', acceptInconclusive: true });
     await untilStatus(h, (s) => s.stage === 'monitor', 'production monitoring');
     expect(await override(stack.db.pool, 'production', KEY)).toBe(300);
     await crashAndReplace();
-    await h.signal(rollbackSignal, { by: 'oncall', reason: 'worker crashed' });
+    await h.signal(rollbackSignal, signedRollback(h.workflowId, 'worker crashed'));
     await expectRolledBack(h, ['production', 'staging'], input.release);
   });
 
@@ -110,7 +110,7 @@ describe('rollback right after a worker crash', () => {
       return rows[0].n >= 2 && rows[0].n < 15;
     }, 'the child cycle half-way');
     await crashAndReplace();
-    await h.signal(rollbackSignal, { by: 'oncall', reason: 'crash mid-cycle' });
+    await h.signal(rollbackSignal, signedRollback(h.workflowId, 'crash mid-cycle'));
     const done = await expectRolledBack(h, ['staging'], input.release);
     const child = await waitFor(async () => {
       const d = await stack.temporal.client.workflow.getHandle(childId).describe();

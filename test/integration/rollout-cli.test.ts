@@ -8,6 +8,9 @@ import type { RolloutStatus } from '../../src/rollout/types';
 import { testTemporalAddress } from '../helpers/env';
 import { startStack, type Stack } from './forecast-run.helpers';
 import { override, rehearsal, waitFor } from './rollout.helpers';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { holderOf, rosterTeam, sign, TEAM } from '../helpers/signers';
 
 /**
  * The rollout driven only from command lines: the plain `temporal` CLI (start, signal, query) and
@@ -58,33 +61,44 @@ describe('rollout from the temporal and neuro CLIs', () => {
       ...o,
     });
 
+  /** The team's private keys as files, as `neuro approvers add --key-out` writes them. */
+  let keyDir: string;
+  const keyFile = (name: string) => join(keyDir, `${name}.pem`);
   beforeAll(async () => {
     stack = await startStack({ skus: 24 });
     await setConfig(stack.db.pool, 'production', { PREFETCH_POST_DEPLOY_DELAY_MS: 0 }, 'test');
+    await rosterTeam(stack.db.pool);
+    keyDir = mkdtempSync(join(tmpdir(), 'neuro-keys-'));
+    for (const s of Object.values(TEAM)) writeFileSync(keyFile(s.name), s.privateKeyPem, { mode: 0o600 });
   });
-  afterAll(() => stack?.stop());
+  afterAll(async () => {
+    rmSync(keyDir, { recursive: true, force: true });
+    await stack?.stop();
+  });
   afterEach(async () => {
     for (const env of ['staging', 'production']) await setConfig(stack.db.pool, env, { [KEY]: null }, 'test');
   });
 
-  it('temporal CLI: start, sign-offs (self-approval refused), GO, to production, confirm of the inconclusive production gates', async () => {
-    const id = await startWithTemporal(cliRehearsal());
+  it('temporal CLI: start, signed sign-offs (self-approval and unsigned refused), GO, to production, signed confirm of the inconclusive production gates', async () => {
+    const input = cliRehearsal();
+    const id = await startWithTemporal(input);
     await untilQuery(id, (s) => s.stage === 'approval', 'the approval stage');
-    await signal(id, 'approve', { role: 'devops-lead', by: 'dana-author' });
-    await signal(id, 'approve', { role: 'product-owner', by: 'pat', comment: 'scope ok' });
-    await signal(id, 'approve', { role: 'devops-lead', by: 'lee' });
-    await signal(id, 'go', { by: 'lee', reason: 'staging gates pass' });
+    await signal(id, 'approve', sign(id, 'approve', { role: 'devops-lead', by: 'dana-author' }, TEAM.lee));
+    await signal(id, 'approve', { role: 'product-owner', by: 'pat', comment: 'unsigned' });
+    for (const role of input.signOffs) await signal(id, 'approve', sign(id, 'approve', { role, by: holderOf(role).name, ...(role === 'product-owner' ? { comment: 'scope ok' } : {}) }, holderOf(role)));
+    await signal(id, 'go', sign(id, 'go', { by: 'lee', reason: 'staging gates pass' }, TEAM.lee));
     // No cycle in the 1 s monitoring window: it holds until someone confirms (or rolls back).
     const held = await untilQuery(id, (x) => x.state === 'awaiting-confirmation', 'the hold after monitoring');
     expect(held.monitorEnd?.inconclusive).toEqual(['forecast-duration', 'peak-memory', 'mape']);
-    await signal(id, 'confirm', { by: 'kim' });
-    await signal(id, 'confirm', { by: 'kim', reason: 'overnight window, no run expected' });
+    await signal(id, 'confirm', sign(id, 'confirm', { by: 'lee' }, TEAM.lee));
+    await signal(id, 'confirm', sign(id, 'confirm', { by: 'lee', reason: 'overnight window, no run expected' }, TEAM.lee));
     const s = await untilQuery(id, (x) => x.state === 'completed', 'completion');
-    expect(s.rejected.map((r) => `${r.message}: ${r.reason}`)).toEqual([
-      expect.stringMatching(/^approve: dana-author is the author .* may not approve/),
-      expect.stringMatching(/^confirm: "reason" is required/),
+    expect(s.rejected.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/dana-author is the author .* may not approve/),
+      expect.stringMatching(/^unsigned/),
+      expect.stringMatching(/^"reason" is required/),
     ]);
-    expect(s.confirmation).toMatchObject({ kind: 'confirm', by: 'kim', acceptedInconclusive: ['forecast-duration', 'peak-memory', 'mape'] });
+    expect(s.confirmation).toMatchObject({ kind: 'confirm', by: 'lee', acceptedInconclusive: ['forecast-duration', 'peak-memory', 'mape'] });
     // The temporal CLI prints an empty list as null.
     expect(s.approvals.missing ?? []).toEqual([]);
     expect(s.decision).toMatchObject({ kind: 'go', by: 'lee' });
@@ -105,7 +119,7 @@ describe('rollout from the temporal and neuro CLIs', () => {
     ]);
     expect(refused.state).toBe('running');
     await waitFor(async () => (await override(stack.db.pool, 'staging', KEY)) === 300, 'staging applied');
-    await signal(id, 'rollback', { by: 'ops-oncall', reason: 'memory creeping' });
+    await signal(id, 'rollback', sign(id, 'rollback', { by: 'ops-oncall', reason: 'memory creeping' }, TEAM['ops-oncall']));
     const s = await untilQuery(id, (x) => x.state === 'rolled-back', 'the rollback');
     expect(s.rollback).toMatchObject({ by: 'ops-oncall', restored: ['staging'] });
     expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
@@ -114,7 +128,7 @@ describe('rollout from the temporal and neuro CLIs', () => {
   it('temporal CLI: NO-GO', async () => {
     const id = await startWithTemporal(cliRehearsal());
     await untilQuery(id, (s) => s.stage === 'approval', 'the approval stage');
-    await signal(id, 'noGo', { by: 'pat', reason: 'defer to v19.4' });
+    await signal(id, 'noGo', sign(id, 'noGo', { by: 'pat', reason: 'defer to v19.4' }, TEAM.pat));
     const s = await untilQuery(id, (x) => x.state === 'no-go', 'NO-GO');
     expect(s.changes.environments.production).toBeUndefined();
     expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
@@ -130,11 +144,15 @@ describe('rollout from the temporal and neuro CLIs', () => {
     await waitFor(async () => (await neuro('rollout', 'status', release)).stdout.includes('state running') && (await override(stack.db.pool, 'staging', KEY)) === 300, 'staging applied');
     const st = await neuro('rollout', 'status', release);
     expect(st.stdout).toMatch(/staging: STREAMING_BATCH_DELAY_MS 500 -> 300/);
-    await expect(neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'dana-author')).rejects.toMatchObject({
+    await expect(neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'dana-author', '--key', keyFile('lee'))).rejects.toMatchObject({
       stderr: expect.stringMatching(/refused: dana-author is the author/),
     });
-    expect((await neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'lee')).stdout).toMatch(/devops-lead signed off by lee; missing: product-owner/);
-    const rb = await neuro('rollout', 'rollback', release, '--by', 'ops-oncall', '--reason', 'rehearsal over');
+    // Signed with somebody else's key: the signature does not verify against lee's rostered key.
+    await expect(neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'lee', '--key', keyFile('pat'))).rejects.toMatchObject({
+      stderr: expect.stringMatching(/refused: bad signature: it does not verify against the key rostered for lee/),
+    });
+    expect((await neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'lee', '--key', keyFile('lee'))).stdout).toMatch(/devops-lead signed off by lee; missing: product-owner, security, on-call/);
+    const rb = await neuro('rollout', 'rollback', release, '--by', 'ops-oncall', '--key', keyFile('ops-oncall'), '--reason', 'rehearsal over');
     expect(rb.stdout).toMatch(/rolled back cli-\d+: restored staging in \d+ ms/);
     expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
     const json = JSON.parse((await neuro('rollout', 'status', release, '--json')).stdout) as RolloutStatus;
@@ -154,27 +172,26 @@ describe('rollout from the temporal and neuro CLIs', () => {
     const text = (await neuro('rollout', 'status', release)).stdout;
     expect(text).toContain('  gate override: mape < 1000 (plan: < 20) by dana-author');
     expect(text).toMatch(/gates \(staging\):[\s\S]* mape .*\(< 1000\)/);
-    await neuro('rollout', 'approve', release, '--role', 'product-owner', '--by', 'pat');
-    await neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'lee');
-    await neuro('rollout', 'go', release, '--by', 'lee', '--reason', 'no cycle in a 1 s soak', '--accept-inconclusive');
+    for (const role of ['product-owner', 'devops-lead', 'security', 'on-call']) await neuro('rollout', 'approve', release, '--role', role, '--by', holderOf(role).name, '--key', keyFile(holderOf(role).name));
+    await neuro('rollout', 'go', release, '--by', 'lee', '--key', keyFile('lee'), '--reason', 'no cycle in a 1 s soak', '--accept-inconclusive');
     await waitFor(async () => (await neuro('rollout', 'status', release)).stdout.includes('state awaiting-confirmation'), 'the hold after monitoring');
     const heldText = (await neuro('rollout', 'status', release)).stdout;
     expect(heldText).toMatch(new RegExp(`awaiting confirmation: production gates inconclusive \\(.*mape.*\\); \`neuro rollout confirm ${release} --by WHO --reason WHY\` or rollback by \\S+Z \\(then rollback\\)`));
-    await expect(neuro('rollout', 'confirm', release, '--by', 'kim')).rejects.toMatchObject({ stderr: expect.stringMatching(/--reason/) });
-    const confirmed = await neuro('rollout', 'confirm', release, '--by', 'kim', '--reason', 'rehearsal: nothing runs in 1 s');
-    expect(confirmed.stdout).toMatch(new RegExp(`confirmed by kim: releasing ${release} with inconclusive production gates .*mape`));
+    await expect(neuro('rollout', 'confirm', release, '--by', 'lee', '--key', keyFile('lee'))).rejects.toMatchObject({ stderr: expect.stringMatching(/--reason/) });
+    const confirmed = await neuro('rollout', 'confirm', release, '--by', 'lee', '--key', keyFile('lee'), '--reason', 'rehearsal: nothing runs in 1 s');
+    expect(confirmed.stdout).toMatch(new RegExp(`confirmed by lee: releasing ${release} with inconclusive production gates .*mape`));
     await waitFor(async () => (await getRollout(stack.db.pool, release))?.status === 'completed', 'completion');
     const json = JSON.parse((await neuro('rollout', 'status', release, '--json')).stdout) as RolloutStatus;
     expect(json.overrides).toEqual([
       { gate: 'mape', comparator: '<', threshold: 1000, replaced: { comparator: '<', threshold: 20 }, by: 'dana-author' },
       { gate: 'prefetch-duration', comparator: '<', threshold: 30000, by: 'dana-author' },
     ]);
-    expect(json.confirmation).toMatchObject({ by: 'kim', reason: 'rehearsal: nothing runs in 1 s' });
-    expect((await neuro('rollout', 'status', release)).stdout).toMatch(/confirmed by kim — rehearsal: nothing runs in 1 s; accepted inconclusive: .*mape/);
+    expect(json.confirmation).toMatchObject({ by: 'lee', reason: 'rehearsal: nothing runs in 1 s' });
+    expect((await neuro('rollout', 'status', release)).stdout).toMatch(/confirmed by lee — rehearsal: nothing runs in 1 s; accepted inconclusive: .*mape/);
     const record = await getRelease(stack.db.pool, release);
     expect(record?.changelog).toContain('- Gate overrides: `mape < 1000` (plan: < 20) set by dana-author; `prefetch-duration < 30000` (added, not in the plan) set by dana-author');
     expect(record?.report).toContain('- `mape < 1000` (plan: < 20) set by dana-author');
-    expect(record?.report).toMatch(/\*\*CONFIRM\*\* by kim/);
+    expect(record?.report).toMatch(/\*\*CONFIRM\*\* by lee/);
   });
 
   it('neuro CLI: a bad --gate is refused, naming the flag value, and starts nothing', async () => {

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { setConfig } from '../../src/db/config-store';
-import { approveUpdate, confirmUpdate, goUpdate } from '../../src/workflows/messages';
+import { confirmUpdate } from '../../src/workflows/messages';
+import { rosterTeam, sign, signOffAndGo, TEAM } from '../helpers/signers';
 import { testTemporalAddress, testWorkflowBundle } from '../helpers/env';
 import { startStack, type Stack } from './forecast-run.helpers';
 import { override, rehearsal, spawnWorker, start, untilStatus, waitFor } from './rollout.helpers';
@@ -16,6 +17,7 @@ describe('rollout survives a worker crash', () => {
   beforeAll(async () => {
     stack = await startStack({ skus: 24, worker: false });
     await setConfig(stack.db.pool, 'production', { PREFETCH_POST_DEPLOY_DELAY_MS: 0 }, 'test');
+    await rosterTeam(stack.db.pool);
   });
   afterAll(async () => {
     if (worker && worker.exitCode === null) worker.kill('SIGKILL');
@@ -45,12 +47,10 @@ describe('rollout survives a worker crash', () => {
     const s = await untilStatus(h, (x) => x.stage === 'approval', 'the approval stage after the restart', 120_000);
     expect(s.timeline.filter((t) => t.event === 'applied to staging')).toHaveLength(1);
     expect(s.timeline.map((t) => t.event)).toEqual(expect.arrayContaining(['validation-cycle-2 done']));
-    await h.executeUpdate(approveUpdate, { args: [{ role: 'product-owner', by: 'pat' }] });
-    await h.executeUpdate(approveUpdate, { args: [{ role: 'devops-lead', by: 'lee' }] });
-    await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'after the crash' }] });
+    await signOffAndGo(h, { reason: 'after the crash' });
     // No cycle in the 1 s monitoring window: peak-memory has no production data, so it waits for a confirm.
     await untilStatus(h, (x) => x.state === 'awaiting-confirmation', 'the hold after monitoring');
-    await h.executeUpdate(confirmUpdate, { args: [{ by: 'lee', reason: 'the crash test measures staging only' }] });
+    await h.executeUpdate(confirmUpdate, { args: [sign(h.workflowId, 'confirm', { by: 'lee', reason: 'the crash test measures staging only' }, TEAM.lee)] });
     const done = await h.result();
     expect(done.state).toBe('completed');
     // Each environment was changed exactly once by the rollout, despite the crash.

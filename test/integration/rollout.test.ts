@@ -18,6 +18,7 @@ import {
 import { RELEASE_TAG, STAGE, STATUS } from '../../src/workflows/search-attributes';
 import { recordHistory, startStack, type Stack } from './forecast-run.helpers';
 import { override, rehearsal, start, status, untilStatus, waitFor, type RolloutHandle } from './rollout.helpers';
+import { holderOf, rosterTeam, sign, TEAM } from '../helpers/signers';
 
 jest.setTimeout(300_000);
 
@@ -55,10 +56,16 @@ async function refusal(p: Promise<unknown>): Promise<string> {
   throw new Error('expected the update to be refused');
 }
 
+/** Every sign-off of the rollout, each signed by the test team's holder of the role. */
 async function signOff(h: RolloutHandle): Promise<void> {
-  await h.executeUpdate(approveUpdate, { args: [{ role: 'product-owner', by: 'pat', comment: 'scope ok' }] });
-  await h.executeUpdate(approveUpdate, { args: [{ role: 'devops-lead', by: 'lee' }] });
+  for (const role of (await status(h)).approvals.missing) {
+    const holder = holderOf(role);
+    await h.executeUpdate(approveUpdate, { args: [sign(h.workflowId, 'approve', { role, by: holder.name, ...(role === 'product-owner' ? { comment: 'scope ok' } : {}) }, holder)] });
+  }
 }
+const goBy = (h: RolloutHandle, p: { by: string; reason: string; acceptInconclusive?: boolean }) => sign(h.workflowId, 'go', p, TEAM[p.by]);
+const rollbackBy = (h: RolloutHandle, p: { by: string; reason: string }) => sign(h.workflowId, 'rollback', p, TEAM[p.by]);
+const noGoBy = (h: RolloutHandle, p: { by: string; reason: string }) => sign(h.workflowId, 'noGo', p, TEAM[p.by]);
 
 async function historyCount(stack: Stack, env: string, actorLike: string): Promise<number> {
   const { rows } = await stack.db.pool.query('SELECT count(*)::int AS n FROM config_history WHERE environment = $1 AND key = $2 AND changed_by LIKE $3', [
@@ -75,6 +82,7 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
     stack = await startStack({ skus: 24 });
     // The post-deploy prefetch waits PREFETCH_POST_DEPLOY_DELAY_MS (2 min by the plan); not in a test.
     await setConfig(stack.db.pool, 'production', { PREFETCH_POST_DEPLOY_DELAY_MS: 0 }, 'test');
+    await rosterTeam(stack.db.pool);
   });
   afterAll(() => stack?.stop());
   // Each rollout starts from the key on its default in both environments.
@@ -97,10 +105,10 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
     // No traffic in staging: the hit-rate gate has no data and says so; it does not pass.
     expect(gates['cache-hit-rate']).toMatchObject({ status: 'inconclusive', measured: null });
 
-    expect(await refusal(h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'ship' }] }))).toMatch(/sign-offs missing: product-owner, devops-lead/);
+    expect(await refusal(h.executeUpdate(goUpdate, { args: [goBy(h, { by: 'lee', reason: 'ship' })] }))).toMatch(/sign-offs missing: product-owner, devops-lead, security, on-call/);
     await signOff(h);
-    expect(await refusal(h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'ship' }] }))).toMatch(/gates inconclusive: cache-hit-rate.*acceptInconclusive/);
-    expect(await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'gates green; no staging traffic', acceptInconclusive: true }] })).toMatch(/GO recorded/);
+    expect(await refusal(h.executeUpdate(goUpdate, { args: [goBy(h, { by: 'lee', reason: 'ship' })] }))).toMatch(/gates inconclusive: cache-hit-rate.*acceptInconclusive/);
+    expect(await h.executeUpdate(goUpdate, { args: [goBy(h, { by: 'lee', reason: 'gates green; no staging traffic', acceptInconclusive: true })] })).toMatch(/GO recorded/);
 
     const done = await h.result();
     expect(done).toMatchObject({ state: 'completed', stage: 'done', decision: { kind: 'go', by: 'lee', acceptedInconclusive: ['cache-hit-rate'] } });
@@ -151,7 +159,7 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
     const h = await start(stack, input);
     await untilStatus(h, (s) => s.stage === 'approval', 'the approval stage');
     await signOff(h);
-    await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'staging green', acceptInconclusive: true }] });
+    await h.executeUpdate(goUpdate, { args: [goBy(h, { by: 'lee', reason: 'staging green', acceptInconclusive: true })] });
     // No cycle and no traffic in the 1 s window: nothing measured in production.
     const held = await untilStatus(h, (s) => s.state !== 'running', 'the hold after monitoring');
     expect(held).toMatchObject({ stage: 'confirmation', state: 'awaiting-confirmation' });
@@ -186,25 +194,25 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
     await untilStatus(h, (s) => s.stage === 'approval', 'the approval stage');
     expect(await refusal(h.executeUpdate(confirmUpdate, { args: [{ by: 'lee', reason: 'early' }] }))).toMatch(/state now: awaiting-approval, stage approval/);
     await signOff(h);
-    await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'staging green', acceptInconclusive: true }] });
+    await h.executeUpdate(goUpdate, { args: [goBy(h, { by: 'lee', reason: 'staging green', acceptInconclusive: true })] });
     await untilStatus(h, (s) => s.state === 'awaiting-confirmation', 'awaiting confirmation');
-    const answer = await h.executeUpdate(confirmUpdate, { args: [{ by: 'kim', reason: 'no forecast run expected in a 1 s window' }] });
-    expect(answer).toBe(`confirmed by kim: releasing ${input.release} with inconclusive production gates forecast-duration, peak-memory, mape, cache-hit-rate`);
+    const answer = await h.executeUpdate(confirmUpdate, { args: [sign(h.workflowId, 'confirm', { by: 'lee', reason: 'no forecast run expected in a 1 s window' }, TEAM.lee)] });
+    expect(answer).toBe(`confirmed by lee: releasing ${input.release} with inconclusive production gates forecast-duration, peak-memory, mape, cache-hit-rate`);
     const done = await h.result();
     expect(done).toMatchObject({
       state: 'completed',
       decision: { kind: 'go', by: 'lee', acceptedInconclusive: ['cache-hit-rate'] },
-      confirmation: { kind: 'confirm', by: 'kim', reason: 'no forecast run expected in a 1 s window', acceptedInconclusive: ['forecast-duration', 'peak-memory', 'mape', 'cache-hit-rate'] },
+      confirmation: { kind: 'confirm', by: 'lee', reason: 'no forecast run expected in a 1 s window', acceptedInconclusive: ['forecast-duration', 'peak-memory', 'mape', 'cache-hit-rate'] },
     });
     expect(done.rollback).toBeUndefined();
     expect(done.timeline.map((t) => t.event)).toEqual(expect.arrayContaining(['monitoring ended inconclusive', 'stage confirmation', 'confirmed', 'stage release']));
     expect(await override(stack.db.pool, 'production', KEY)).toBe(300);
     const release = await getRelease(stack.db.pool, input.release);
     expect(release?.status).toBe('completed');
-    expect(release?.changelog).toContain('- Confirmed with inconclusive production gates (forecast-duration, peak-memory, mape, cache-hit-rate) by kim — no forecast run expected in a 1 s window');
-    expect(release?.report).toMatch(/\*\*CONFIRM\*\* by kim at .*: no forecast run expected in a 1 s window\n {2}- accepted inconclusive gates: forecast-duration, peak-memory, mape, cache-hit-rate/);
+    expect(release?.changelog).toContain('- Confirmed with inconclusive production gates (forecast-duration, peak-memory, mape, cache-hit-rate) by lee — no forecast run expected in a 1 s window');
+    expect(release?.report).toMatch(/\*\*CONFIRM\*\* by lee at .*: no forecast run expected in a 1 s window\n {2}- accepted inconclusive gates: forecast-duration, peak-memory, mape, cache-hit-rate/);
     const { rows } = await stack.db.pool.query('SELECT decision FROM rollouts WHERE release = $1', [input.release]);
-    expect(rows[0].decision.confirmation).toMatchObject({ kind: 'confirm', by: 'kim' });
+    expect(rows[0].decision.confirmation).toMatchObject({ kind: 'confirm', by: 'lee' });
     await recordHistory('rollout-confirm-inconclusive', h);
   });
 
@@ -228,7 +236,7 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
     const h = await start(stack, p1({ soak: '10m' }));
     await untilStatus(h, (s) => s.timeline.some((t) => t.event.startsWith('gates staging')), 'the first staging gate check');
     expect(await override(stack.db.pool, 'staging', KEY)).toBe(300);
-    const answer = await h.executeUpdate(rollbackUpdate, { args: [{ by: 'ops-oncall', reason: 'memory creeping' }] });
+    const answer = await h.executeUpdate(rollbackUpdate, { args: [rollbackBy(h, { by: 'ops-oncall', reason: 'memory creeping' })] });
     expect(answer).toMatch(/restored staging in \d+ ms/);
     // Restored by the time the Update returns: back to the override it had before (480), not the default.
     expect(await override(stack.db.pool, 'staging', KEY)).toBe(480);
@@ -241,11 +249,11 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
     const h = await start(stack, p1({ monitor: '10m' }));
     await untilStatus(h, (s) => s.stage === 'approval', 'the approval stage');
     await signOff(h);
-    await h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'ok', acceptInconclusive: true }] });
+    await h.executeUpdate(goUpdate, { args: [goBy(h, { by: 'lee', reason: 'ok', acceptInconclusive: true })] });
     await untilStatus(h, (s) => s.stage === 'monitor', 'production monitoring');
     expect(await override(stack.db.pool, 'production', KEY)).toBe(300);
-    expect(await refusal(h.executeUpdate(noGoUpdate, { args: [{ by: 'pat', reason: 'too late' }] }))).toMatch(/already promoted/);
-    await h.executeUpdate(rollbackUpdate, { args: [{ by: 'ops-oncall', reason: 'p99 latency up' }] });
+    expect(await refusal(h.executeUpdate(noGoUpdate, { args: [noGoBy(h, { by: 'pat', reason: 'too late' })] }))).toMatch(/already promoted/);
+    await h.executeUpdate(rollbackUpdate, { args: [rollbackBy(h, { by: 'ops-oncall', reason: 'p99 latency up' })] });
     expect(await override(stack.db.pool, 'production', KEY)).toBe(450);
     expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
     const done = await h.result();
@@ -260,11 +268,11 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
     await untilStatus(h, (s) => s.stage === 'approval', 'the approval stage');
     // Signals cannot answer: refused ones are recorded in the status, and nothing changes.
     await h.signal(approveSignal, 'oops' as unknown as ApprovePayload);
-    await h.signal(approveSignal, { role: 'devops-lead', by: 'dana-author' });
+    await h.signal(approveSignal, sign(h.workflowId, 'approve', { role: 'devops-lead', by: 'dana-author' }, TEAM.lee));
     const s = await untilStatus(h, (x) => x.rejected.length >= 2, 'the refused signals');
     expect(s.rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/must be a JSON object/), expect.stringMatching(/is the author .* may not approve/)]);
     expect(s.approvals.received).toEqual([]);
-    await h.executeUpdate(noGoUpdate, { args: [{ by: 'pat', reason: 'wait for v19.4' }] });
+    await h.executeUpdate(noGoUpdate, { args: [noGoBy(h, { by: 'pat', reason: 'wait for v19.4' })] });
     const done = await h.result();
     expect(done).toMatchObject({ state: 'no-go', decision: { kind: 'no-go', by: 'pat' }, rollback: { restored: ['staging'] } });
     expect(done.changes.environments.production).toBeUndefined();
@@ -275,7 +283,7 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
     const h = await start(stack, p1({ approvalTimeout: '1s' }));
     const done = await h.result();
     expect(done).toMatchObject({ state: 'no-go', decision: { kind: 'no-go', by: 'system' } });
-    expect(done.decision!.reason).toMatch(/no GO within the approval timeout.*missing sign-offs: product-owner, devops-lead/);
+    expect(done.decision!.reason).toMatch(/no GO within the approval timeout.*missing sign-offs: product-owner, devops-lead, security, on-call/);
     expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
   });
 
@@ -283,19 +291,23 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
     const h = await start(stack, p1({ soak: '10m' }));
     await untilStatus(h, (s) => s.stage !== 'prepare', 'the rollout to start');
     const approve = (p: unknown) => refusal(h.executeUpdate(approveUpdate, { args: [p as ApprovePayload] }));
+    const signedApprove = (p: { role: string; by: string }) => refusal(h.executeUpdate(approveUpdate, { args: [sign(h.workflowId, 'approve', p, TEAM[p.by])] }));
     expect(await approve({ role: 'devops-lead', by: 'Dana-Author' })).toMatch(/is the author .* may not approve/);
-    expect(await approve({ role: 'ceo', by: 'x' })).toMatch(/unknown sign-off role "ceo" \(required: product-owner, devops-lead\)/);
+    expect(await approve({ role: 'ceo', by: 'x' })).toMatch(/unknown sign-off role "ceo" \(required: product-owner, devops-lead, security, on-call\)/);
     expect(await approve({ role: 'devops-lead' })).toMatch(/"by" \(who approves\) is required/);
     expect(await approve(42)).toMatch(/payload must be a JSON object/);
     expect(await approve({ role: 'devops-lead', by: 'lee', comment: 7 })).toMatch(/"comment" must be a string/);
-    await h.executeUpdate(approveUpdate, { args: [{ role: 'devops-lead', by: 'lee' }] });
+    await h.executeUpdate(approveUpdate, { args: [sign(h.workflowId, 'approve', { role: 'devops-lead', by: 'lee' }, TEAM.lee)] });
     expect(await approve({ role: 'devops-lead', by: 'kim' })).toMatch(/devops-lead already signed off by lee/);
     expect(await approve({ role: 'product-owner', by: 'lee' })).toMatch(/lee already signed off as devops-lead/);
-    expect(await refusal(h.executeUpdate(goUpdate, { args: [{ by: 'lee', reason: 'x' }] }))).toMatch(/GO is possible once the staging soak/);
+    // Signed, but for a role the signer does not hold: refused after the roster look-up, and recorded.
+    expect(await signedApprove({ role: 'security', by: 'pat' })).toMatch(/pat does not hold the role security \(roster roles: product-owner\)/);
+    expect(await refusal(h.executeUpdate(goUpdate, { args: [goBy(h, { by: 'lee', reason: 'x' })] }))).toMatch(/GO is possible once the staging soak/);
     expect(await refusal(h.executeUpdate(rollbackUpdate, { args: [{ by: 'lee' } as never] }))).toMatch(/"reason" is required/);
     const s = await status(h);
-    expect(s.approvals).toMatchObject({ received: [expect.objectContaining({ role: 'devops-lead', by: 'lee' })], missing: ['product-owner'] });
-    await h.executeUpdate(rollbackUpdate, { args: [{ by: 'lee', reason: 'end of test' }] });
+    expect(s.approvals).toMatchObject({ received: [expect.objectContaining({ role: 'devops-lead', by: 'lee' })], missing: ['product-owner', 'security', 'on-call'] });
+    expect(s.rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/pat does not hold the role security/)]);
+    await h.executeUpdate(rollbackUpdate, { args: [rollbackBy(h, { by: 'lee', reason: 'end of test' })] });
     expect((await h.result()).state).toBe('rolled-back');
   });
 

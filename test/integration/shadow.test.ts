@@ -9,6 +9,7 @@ import { startForecastRun } from '../../src/client/starters';
 import { importCsv } from '../../src/db/catalogue';
 import { setConfig } from '../../src/db/config-store';
 import { addDays } from '../../src/db/forecasts';
+import { rosterTeam } from '../helpers/signers';
 import { RUN_DATE, startStack, type Stack } from './forecast-run.helpers';
 import { rehearsal, start, untilStatus } from './rollout.helpers';
 
@@ -25,6 +26,7 @@ const SKUS = 24;
 
 beforeAll(async () => {
   s = await startStack({ skus: SKUS, days: 120 });
+  await rosterTeam(s.db.pool); // a rollout starts only when every sign-off role has a holder
   // Prophet for every SKU by policy: the hybrid challenger differs on the intermittent ones.
   await setConfig(s.db.pool, 'staging', { ENABLE_HYBRID_FORECASTING: false }, 'test');
 });

@@ -7,6 +7,7 @@ import { buildWorkflowBundle } from '../../src/workers/worker';
 import { approveSignal, confirmSignal, goSignal, rollbackSignal, statusQuery } from '../../src/workflows/messages';
 import { postDeployPrefetch, rollout } from '../../src/workflows';
 import { fakeActivities, type CallRecord } from '../helpers/fake-activities';
+import { holderOf, sign, TEAM } from '../helpers/signers';
 import { timeSkippingEnvironment } from '../helpers/time-skipping';
 
 /**
@@ -55,8 +56,9 @@ function hoursOf(calls: CallRecord[], name: string, environment?: string): numbe
 }
 
 async function signOffAndGo(h: Awaited<ReturnType<typeof start>>, roles: string[]) {
-  for (const [i, role] of roles.entries()) await h.signal(approveSignal, { role, by: `approver-${i}` });
-  await h.signal(goSignal, { by: 'release-manager', reason: 'staging passed', acceptInconclusive: true });
+  // Signed by the role holders of the test team; the fakes verify against that roster for real.
+  for (const role of roles) await h.signal(approveSignal, sign(h.workflowId, 'approve', { role, by: holderOf(role).name }, holderOf(role)));
+  await h.signal(goSignal, sign(h.workflowId, 'go', { by: 'lee', reason: 'staging passed', acceptInconclusive: true }, TEAM.lee));
 }
 
 /** Waits (skipping time, half an hour a step) until the rollout reaches a state. */
@@ -130,11 +132,11 @@ test('P1: a confirm signal at hour 23 of the hold releases it, recorded', async 
     await untilState(h, 'awaiting-confirmation');
     const endedAt = Date.parse((await h.query(statusQuery)).monitorEnd!.at);
     await env.sleep(endedAt + 23 * H - (await env.currentTimeMs()));
-    await h.signal(confirmSignal, { by: 'release-manager', reason: 'no traffic on a holiday; checked the dashboards' });
+    await h.signal(confirmSignal, sign(h.workflowId, 'confirm', { by: 'lee', reason: 'no traffic on a holiday; checked the dashboards' }, TEAM.lee));
     return h.result();
   });
   expect(status.state).toBe('completed');
-  expect(status.confirmation).toMatchObject({ by: 'release-manager', acceptedInconclusive: expect.arrayContaining(['mape', 'cache-hit-rate']) });
+  expect(status.confirmation).toMatchObject({ by: 'lee', acceptedInconclusive: expect.arrayContaining(['mape', 'cache-hit-rate']) });
   expect(Math.round((Date.parse(status.confirmation!.at) - Date.parse(status.monitorEnd!.at)) / H)).toBe(23);
   expect(hoursOf(fakes.calls, 'applyConfig', 'production')).toHaveLength(1);
   expect(fakes.config.production.STREAMING_BATCH_DELAY_MS).toBe(300);
@@ -162,7 +164,7 @@ test('P2: 48 h validation with 2 daily cycles, each followed by a prefetch; roll
     // A minute into hour 30, so the signal does not land in the same workflow task as the 30 h check
     // (the Java test server rejects a task that schedules and cancels one activity together).
     await env.sleep(applied()!.at + 30 * H + MIN - (await env.currentTimeMs()));
-    await h.signal(rollbackSignal, { by: 'on-call', reason: 'hit rate dipped at hour 30' });
+    await h.signal(rollbackSignal, sign(h.workflowId, 'rollback', { by: 'ops-oncall', reason: 'hit rate dipped at hour 30' }, TEAM['ops-oncall']));
     return h.result();
   });
   expect(status.state).toBe('rolled-back');

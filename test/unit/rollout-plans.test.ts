@@ -13,7 +13,7 @@ describe('kickoff plans', () => {
       changes: { STREAMING_BATCH_DELAY_MS: 300 },
       stages: ['staging', 'production'],
       validation: { cycles: 3, soakMs: 24 * 3_600_000, prefetch: false },
-      signOffs: ['product-owner', 'devops-lead'],
+      signOffs: ['product-owner', 'devops-lead', 'security', 'on-call'],
     });
     expect(p1.gates.map((g) => `${g.gate}${g.comparator}${g.threshold}`)).toEqual([
       'forecast-duration<84000',
@@ -29,7 +29,8 @@ describe('kickoff plans', () => {
     expect(p2.validation).toMatchObject({ soakMs: 48 * 3_600_000, prefetch: true });
     const p3 = planToInput('v19.3-hybrid-ml', { author: 'dev' });
     expect(p3.validation).toMatchObject({ cycles: 7, soakMs: 7 * 86_400_000 });
-    expect(p3.signOffs).toContain('ml-lead');
+    expect(p3.signOffs).toEqual(['product-owner', 'devops-lead', 'ml-lead', 'security', 'on-call']);
+    expect(p2.signOffs).toEqual(['product-owner', 'devops-lead', 'security', 'on-call']);
     expect(p3.changes).toMatchObject({ ENABLE_HYBRID_FORECASTING: true, CROSTON_ALPHA: 0.1 });
     for (const name of PLAN_NAMES) expect(PLANS[name].gates.slice(-2).map((g) => `${g.gate}${g.comparator}${g.threshold}`)).toEqual(['stability-score>=99.5', 'incidents<=0']);
   });

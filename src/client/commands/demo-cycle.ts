@@ -6,9 +6,14 @@ import { getEnvironmentConfig } from '../../db/config-store';
 import { formatDuration, planToInput } from '../../rollout/input';
 import type { RolloutStatus } from '../../rollout/types';
 import { approveUpdate, confirmUpdate, goUpdate, statusQuery } from '../../workflows/messages';
+import type { KeyObject } from 'node:crypto';
+import { signPayload } from '../../rollout/keys';
+import type { SignedKind } from '../../rollout/signoff';
 import { renderCycleReport } from '../html-report';
 import { shadowFigures } from '../../ops/report';
 import type { ShadowComparison } from '../../rollout/shadow';
+import { ensureLocalRoster, LOCAL_KEYS_DIR } from '../local-roster';
+import { readKeyFile } from './rollout';
 import { STATE_DIR } from '../services';
 import type { DemoContext, DemoStep } from './demo';
 import { rolloutWorkflowId } from '../../workflows/ids';
@@ -133,22 +138,29 @@ const rolloutStep: DemoStep = {
     });
     // The plan's own gates: the 700-SKU catalogue meets them, so no `--gate` override (which would be recorded) is needed.
     ctx.log(`  gates: the plan's own (${input.gates.map((g) => `${g.gate} ${g.comparator} ${g.threshold}`).join(', ')}); no --gate overrides`);
+    // Sign-offs are signed: a local roster (one demo approver per plan role, keys in .neuro/keys/).
+    const roster = await ensureLocalRoster(s.pool);
+    if (roster.added.length) ctx.log(`  approvers roster: added ${roster.added.join(', ')} (keys in ${LOCAL_KEYS_DIR})`);
+    const keyOf = (role: string) => {
+      const a = roster.approvers.find((x) => x.role === role)!;
+      return { by: a.name, key: readKeyFile(a.keyFile) };
+    };
     await startRollout(client, input, s.infra.taskQueue);
     const handle = client.workflow.getHandle(rolloutWorkflowId(release));
+    const sign = <P extends object>(kind: SignedKind, p: P, key: KeyObject) => signPayload({ kind, release, workflowId: handle.workflowId }, p, key);
     const read = () => handle.query(statusQuery);
     const settled = (st: RolloutStatus) => st.state !== 'running';
     let status = await waitForState(read, settled, ctx.log);
     for (const g of status.gates.staging ?? []) ctx.log(`    ${g.status.padEnd(12)} ${g.gate}: ${g.detail}`);
     let traffic: unknown;
     if (status.state === 'awaiting-approval') {
-      for (const [role, by] of [
-        ['product-owner', 'demo-product-owner'],
-        ['devops-lead', 'demo-devops-lead'],
-      ]) {
-        ctx.log(`  approve ${role} by ${by}: ${await handle.executeUpdate(approveUpdate, { args: [{ role, by }] })}`);
+      for (const role of input.signOffs) {
+        const { by, key } = keyOf(role);
+        ctx.log(`  approve ${role} by ${by} (signed): ${await handle.executeUpdate(approveUpdate, { args: [sign('approve', { role, by }, key)] })}`);
       }
       // Staging has no API traffic in the demo, so its cache gates stay inconclusive: GO accepts that, on the record.
-      const go = await handle.executeUpdate(goUpdate, { args: [{ by: 'demo-devops-lead', reason: 'staging gates pass', acceptInconclusive: true }] });
+      const lead = keyOf('devops-lead');
+      const go = await handle.executeUpdate(goUpdate, { args: [sign('go', { by: lead.by, reason: 'staging gates pass', acceptInconclusive: true }, lead.key)] });
       ctx.log(`  go: ${go}`);
       status = await waitForState(read, (st) => st.stage === 'monitor' || ENDED.includes(st.state), ctx.log);
       if (status.stage === 'monitor') {
@@ -165,7 +177,7 @@ const rolloutStep: DemoStep = {
         // Never a silent pass: the rehearsal confirms on the record, naming what it accepts.
         const open = status.monitorEnd?.inconclusive.join(', ');
         const reason = `rehearsal: ${open} had no data in the ${formatDuration(input.monitor.windowMs)} window; accepted for the demo only`;
-        ctx.log(`  confirm: ${await handle.executeUpdate(confirmUpdate, { args: [{ by: 'demo-devops-lead', reason }] })}`);
+        ctx.log(`  confirm (signed): ${await handle.executeUpdate(confirmUpdate, { args: [sign('confirm', { by: lead.by, reason }, lead.key)] })}`);
         status = await waitForState(read, (st) => ENDED.includes(st.state), ctx.log);
       }
     }

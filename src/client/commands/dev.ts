@@ -5,6 +5,7 @@ import { createCache } from '../../cache';
 import { infraFromEnv } from '../../config/schema';
 import { installWorkerRuntime, serveWorkerMetrics, startWorkerTelemetry, type WorkerMetricsServer } from '../../workers/telemetry';
 import { createWorker, type NeuroWorker, type WorkerRole } from '../../workers/worker';
+import { ensureLocalRoster, LOCAL_KEYS_DIR } from '../local-roster';
 import { ensureSearchAttributes } from '../temporal-server';
 import { clearDevState, openDatabase, resolveInfra, startServices, writeDevState } from '../services';
 
@@ -69,6 +70,11 @@ export async function devCommand(opts: { port: number; uiPort: number; temporalP
       apiUrl,
     });
     for (const line of services.describe()) log(line);
+    if (!services.infra.databaseUrl) {
+      // Embedded database: a local approvers roster so `neuro rollout` sign-offs can be signed at once.
+      const roster = await ensureLocalRoster(services.pool);
+      log(`Approvers: ${roster.approvers.map((a) => a.name).join(', ')}; keys in ${LOCAL_KEYS_DIR} (neuro rollout approve ... --by NAME --key ${LOCAL_KEYS_DIR}/NAME.pem)`);
+    }
     log(`Worker: task queue ${services.infra.taskQueue}`);
     log(`API: ${apiUrl}  (GET /api/v1/forecasts/:sku, /metrics, /healthz)`);
     if (temporal.uiUrl) log(`Temporal Web UI: ${temporal.uiUrl}`);

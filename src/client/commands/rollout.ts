@@ -6,6 +6,10 @@ import { listConfig } from '../../db/config-store';
 import { revertsOf, type RevertRow } from '../../db/reverts';
 import { conflictText, liveLine, liveVsIntended, type LiveRow, type LiveValue } from '../../rollout/restore';
 import type { UpdateDefinition } from '@temporalio/common';
+import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { loadPrivateKey, signPayload } from '../../rollout/keys';
+import type { SignedKind } from '../../rollout/signoff';
 import { planToInput, formatDuration, type PlanOverrides } from '../../rollout/input';
 import type { Environment, GateResult, RolloutStatus } from '../../rollout/types';
 import type { PolicyFigures, ShadowComparison } from '../../rollout/shadow';
@@ -198,11 +202,17 @@ export async function rolloutReleaseClaims(release: string, out: Out = stdout): 
   });
 }
 
-/** Runs an Update and turns a validator's refusal into an error carrying its reason. */
-async function send<A>(release: string, def: UpdateDefinition<string, [A]>, arg: A, out: Out) {
+/**
+ * Signs the payload with the key file for this rollout's current execution (the workflow id and
+ * the release are in the signed message), then runs the Update.
+ */
+async function send<A extends object>(release: string, def: UpdateDefinition<string, [A]>, arg: A, keyFile: string, out: Out) {
+  const key = readKeyFile(keyFile);
   const answer = await withClient(async (client) => {
+    const workflowId = rolloutWorkflowId(release);
+    const signed = signPayload({ kind: def.name as SignedKind, release, workflowId }, arg, key);
     try {
-      return await client.workflow.getHandle(rolloutWorkflowId(release)).executeUpdate(def, { args: [arg] });
+      return await client.workflow.getHandle(workflowId).executeUpdate(def, { args: [signed] });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) throw new Error(`refused: ${err.cause?.message ?? err.message}`, { cause: err });
       throw err;
@@ -211,23 +221,36 @@ async function send<A>(release: string, def: UpdateDefinition<string, [A]>, arg:
   out(answer);
 }
 
-export async function rolloutApprove(release: string, o: { role: string; by: string; comment?: string }, out: Out = stdout): Promise<void> {
-  await send(release, approveUpdate, { role: o.role, by: o.by, ...(o.comment ? { comment: o.comment } : {}) }, out);
+/** The private key of --key, refused clearly when missing or not an Ed25519 key. */
+export function readKeyFile(file: string): KeyObject {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`--key: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  return loadPrivateKey(pem, `--key ${file}`);
 }
 
-export async function rolloutGo(release: string, o: { by: string; reason: string; acceptInconclusive?: boolean }, out: Out = stdout): Promise<void> {
-  await send(release, goUpdate, { by: o.by, reason: o.reason, ...(o.acceptInconclusive ? { acceptInconclusive: true } : {}) }, out);
+type Signed = { key: string };
+
+export async function rolloutApprove(release: string, o: Signed & { role: string; by: string; comment?: string }, out: Out = stdout): Promise<void> {
+  await send(release, approveUpdate, { role: o.role, by: o.by, ...(o.comment ? { comment: o.comment } : {}) }, o.key, out);
 }
 
-export async function rolloutNoGo(release: string, o: { by: string; reason: string }, out: Out = stdout): Promise<void> {
-  await send(release, noGoUpdate, { by: o.by, reason: o.reason }, out);
+export async function rolloutGo(release: string, o: Signed & { by: string; reason: string; acceptInconclusive?: boolean }, out: Out = stdout): Promise<void> {
+  await send(release, goUpdate, { by: o.by, reason: o.reason, ...(o.acceptInconclusive ? { acceptInconclusive: true } : {}) }, o.key, out);
 }
 
-export async function rolloutRollback(release: string, o: { by: string; reason: string }, out: Out = stdout): Promise<void> {
-  await send(release, rollbackUpdate, { by: o.by, reason: o.reason }, out);
+export async function rolloutNoGo(release: string, o: Signed & { by: string; reason: string }, out: Out = stdout): Promise<void> {
+  await send(release, noGoUpdate, { by: o.by, reason: o.reason }, o.key, out);
+}
+
+export async function rolloutRollback(release: string, o: Signed & { by: string; reason: string }, out: Out = stdout): Promise<void> {
+  await send(release, rollbackUpdate, { by: o.by, reason: o.reason }, o.key, out);
 }
 
 /** Releases a rollout held in awaiting-confirmation (production gates inconclusive), on the record. */
-export async function rolloutConfirm(release: string, o: { by: string; reason: string }, out: Out = stdout): Promise<void> {
-  await send(release, confirmUpdate, { by: o.by, reason: o.reason }, out);
+export async function rolloutConfirm(release: string, o: Signed & { by: string; reason: string }, out: Out = stdout): Promise<void> {
+  await send(release, confirmUpdate, { by: o.by, reason: o.reason }, o.key, out);
 }
