@@ -418,11 +418,14 @@ async function checkGates({ r }: Rollout, environment: Environment, gates: GateS
   return rules.failedGates(results);
 }
 
-/** The gates, then for a hybrid rollout the automatic fallback (which sets the abort itself). */
+/**
+ * The gates, then for a hybrid rollout the automatic fallback, also when a gate failed: the plan's
+ * own rule for the hybrid ("MAPE > 20% -> revert to Prophet-only") names the reversal first.
+ */
 async function checkAll(ro: Rollout, environment: Environment, gates: GateSpec[], fromMs: number, baseline?: { from: number; to: number }) {
   const failed = await checkGates(ro, environment, gates, fromMs, baseline);
-  if (failed || !rules.isHybridRollout(ro.input) || !patched('hybrid-fallback')) return failed;
-  return (await fallbackCheck(ro, environment, fromMs)) ? ro.r.abort!.reason : undefined;
+  if (!rules.isHybridRollout(ro.input) || !patched('hybrid-fallback')) return failed;
+  return (await fallbackCheck(ro, environment, fromMs)) ? ro.r.abort!.reason : failed;
 }
 
 /**
