@@ -189,6 +189,16 @@ export async function openDatabase(infra: InfraSettings = resolveInfra(), persis
   }
 }
 
+/** Opens the database for one command and closes it after, however `fn` ends. */
+export async function withDatabase<T>(fn: (pool: import('pg').Pool) => Promise<T>): Promise<T> {
+  const db = await openDatabase();
+  try {
+    return await fn(db.pool);
+  } finally {
+    await db.stop();
+  }
+}
+
 /** A Temporal client for commands that only talk to a server (no embedded start). */
 export async function connectTemporal(): Promise<{ client: Client; close(): Promise<void> }> {
   const infra = resolveInfra();

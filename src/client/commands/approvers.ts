@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { addApprover, API_SIGNER, ensureApiSigner, findApprover, listApprovers, removeApprover, RosterError, validName, validRoles } from '../../db/approvers';
 import { adminSigningKey, generateSigningKeys, keyFingerprint, publicKeyPemOf } from '../../rollout/keys';
 import { nameKey } from '../../rollout/names';
-import { openDatabase } from '../services';
+import { withDatabase } from '../services';
 
 /**
  * `neuro approvers add|list|remove`: the roster of who may sign which sign-off. Changing it needs
@@ -15,14 +15,6 @@ import { openDatabase } from '../services';
 type Out = (line: string) => void;
 const stdout: Out = (line) => process.stdout.write(`${line}\n`);
 
-async function withDb<T>(fn: (pool: Pool) => Promise<T>): Promise<T> {
-  const db = await openDatabase();
-  try {
-    return await fn(db.pool);
-  } finally {
-    await db.stop();
-  }
-}
 
 /** Refuses a roster change without the admin token, or with another token than the roster's. */
 export async function authorizeRosterChange(pool: Pool, token: string | undefined): Promise<void> {
@@ -79,7 +71,7 @@ const actor = (by: string | undefined) => by || process.env.USER || 'cli';
 
 export async function approversAdd(o: AddOptions, out: Out = stdout): Promise<void> {
   const token = o.adminToken ?? process.env.ADMIN_TOKEN;
-  await withDb(async (pool) => {
+  await withDatabase(async (pool) => {
     await authorizeRosterChange(pool, token);
     const a = await addWithNewKey(pool, { name: o.name, roles: o.role, keyOut: o.keyOut, actor: actor(o.by) });
     out(`added ${a.name} (${a.roles.join(', ')}), key ${keyFingerprint(a.publicKey)}; private key written to ${o.keyOut} (mode 600)`);
@@ -89,7 +81,7 @@ export async function approversAdd(o: AddOptions, out: Out = stdout): Promise<vo
 
 export async function approversRemove(o: { name: string; adminToken?: string; by?: string }, out: Out = stdout): Promise<void> {
   const token = o.adminToken ?? process.env.ADMIN_TOKEN;
-  await withDb(async (pool) => {
+  await withDatabase(async (pool) => {
     await authorizeRosterChange(pool, token);
     if (nameKey(o.name) === nameKey(API_SIGNER)) throw new RosterError(`"${API_SIGNER}" is the API's own key; change ADMIN_TOKEN to replace it`);
     const a = await removeApprover(pool, { name: o.name, actor: actor(o.by) });
@@ -98,7 +90,7 @@ export async function approversRemove(o: { name: string; adminToken?: string; by
 }
 
 export async function approversList(o: { json?: boolean; all?: boolean }, out: Out = stdout): Promise<void> {
-  const rows = await withDb((pool) => listApprovers(pool, { includeRemoved: o.all }));
+  const rows = await withDatabase((pool) => listApprovers(pool, { includeRemoved: o.all }));
   if (o.json) {
     out(JSON.stringify(rows.map((a) => ({ ...a, fingerprint: keyFingerprint(a.publicKey) })), null, 2));
     return;

@@ -1,20 +1,12 @@
 import { ConfigError, CONFIG_KEYS, isConfigKey, parseAssignments } from '../../config/schema';
 import { listClaims } from '../../db/claims';
 import { configHistory, listConfig, setConfig } from '../../db/config-store';
-import { openDatabase } from '../services';
+import { withDatabase } from '../services';
 
-async function withDb<T>(fn: (pool: import('pg').Pool) => Promise<T>): Promise<T> {
-  const db = await openDatabase();
-  try {
-    return await fn(db.pool);
-  } finally {
-    await db.stop();
-  }
-}
 
 export async function configGet(key: string | undefined, opts: { env: string; json?: boolean }): Promise<void> {
   if (key !== undefined && !isConfigKey(key)) throw new ConfigError([{ key, message: 'unknown key' }]);
-  const entries = await withDb((pool) => listConfig(pool, opts.env));
+  const entries = await withDatabase((pool) => listConfig(pool, opts.env));
   const shown = key ? entries.filter((e) => e.key === key) : entries;
   if (opts.json) {
     console.log(JSON.stringify(key ? shown[0] : shown, null, 2));
@@ -28,7 +20,7 @@ export async function configGet(key: string | undefined, opts: { env: string; js
 
 export async function configSet(assignments: string[], opts: { env: string; by: string; reason?: string }): Promise<void> {
   const changes = parseAssignments(assignments);
-  const { applied, claims } = await withDb(async (pool) => ({ applied: await setConfig(pool, opts.env, changes, opts.by, opts.reason), claims: await listClaims(pool) }));
+  const { applied, claims } = await withDatabase(async (pool) => ({ applied: await setConfig(pool, opts.env, changes, opts.by, opts.reason), claims: await listClaims(pool) }));
   for (const c of applied) {
     console.log(c.unchanged ? `${opts.env} ${c.key}: ${c.new} unchanged (v${c.version}, nothing written)` : `${opts.env} ${c.key}: ${c.old} -> ${c.new} (v${c.version})`);
     // A hand write is not blocked by a release's claim, but its owner should know: its rollback will leave this value.
@@ -38,7 +30,7 @@ export async function configSet(assignments: string[], opts: { env: string; by: 
 }
 
 export async function configHistoryCommand(key: string | undefined, opts: { env: string; limit: number }): Promise<void> {
-  const rows = await withDb((pool) => configHistory(pool, opts.env, key, opts.limit));
+  const rows = await withDatabase((pool) => configHistory(pool, opts.env, key, opts.limit));
   if (!rows.length) console.log(`no changes recorded for ${opts.env}${key ? ` ${key}` : ''}`);
   for (const r of rows) {
     const fmt = (v: unknown, k: string) => (v === null ? `${CONFIG_KEYS[k as keyof typeof CONFIG_KEYS]?.default} (default)` : String(v));

@@ -1,22 +1,14 @@
 import { parseEnvironment } from '../../config/schema';
 import { assignmentHistory, servedModels, writeAssignments } from '../../db/model-assignments';
 import { parseServes } from '../../forecasting/serves';
-import { openDatabase } from '../services';
+import { withDatabase } from '../services';
 
 /** `neuro models`: what serves each SKU (its assignment, else the environment's policy), and changing it. */
 
-async function withDb<T>(fn: (pool: import('pg').Pool) => Promise<T>): Promise<T> {
-  const db = await openDatabase();
-  try {
-    return await fn(db.pool);
-  } finally {
-    await db.stop();
-  }
-}
 
 export async function modelsList(opts: { env: string; sku?: string; json?: boolean }): Promise<void> {
   const environment = parseEnvironment(opts.env);
-  const rows = await withDb((pool) => servedModels(pool, environment, opts.sku));
+  const rows = await withDatabase((pool) => servedModels(pool, environment, opts.sku));
   if (opts.sku && !rows.length) throw new RangeError(`--sku: unknown SKU "${opts.sku}"`);
   if (opts.json) {
     console.log(JSON.stringify(rows, null, 2));
@@ -33,7 +25,7 @@ export async function modelsList(opts: { env: string; sku?: string; json?: boole
 export async function modelsAssign(skus: string[], opts: { env: string; serves: string; cohort?: string; by: string; reason?: string }): Promise<void> {
   const environment = parseEnvironment(opts.env);
   const serves = parseServes(opts.serves, '--serves');
-  const { changed, unchanged } = await withDb((pool) =>
+  const { changed, unchanged } = await withDatabase((pool) =>
     writeAssignments(pool, { environment, changes: skus.map((sku) => ({ sku, serves, cohort: opts.cohort ?? null })), by: opts.by, reason: opts.reason }),
   );
   console.log(`${environment}: ${changed} SKU(s) now served by ${serves}${opts.cohort ? ` (cohort ${opts.cohort})` : ''}${unchanged ? `, ${unchanged} already were` : ''}`);
@@ -41,13 +33,13 @@ export async function modelsAssign(skus: string[], opts: { env: string; serves: 
 
 export async function modelsUnassign(skus: string[], opts: { env: string; by: string; reason?: string }): Promise<void> {
   const environment = parseEnvironment(opts.env);
-  const { changed, unchanged } = await withDb((pool) => writeAssignments(pool, { environment, changes: skus.map((sku) => ({ sku, serves: null })), by: opts.by, reason: opts.reason }));
+  const { changed, unchanged } = await withDatabase((pool) => writeAssignments(pool, { environment, changes: skus.map((sku) => ({ sku, serves: null })), by: opts.by, reason: opts.reason }));
   console.log(`${environment}: ${changed} SKU(s) back on the environment's policy${unchanged ? `, ${unchanged} had no assignment` : ''}`);
 }
 
 export async function modelsHistory(opts: { env: string; sku?: string; limit: number }): Promise<void> {
   const environment = parseEnvironment(opts.env);
-  const rows = await withDb((pool) => assignmentHistory(pool, environment, opts.sku, opts.limit));
+  const rows = await withDatabase((pool) => assignmentHistory(pool, environment, opts.sku, opts.limit));
   if (!rows.length) console.log(`no assignment changes recorded for ${environment}${opts.sku ? ` ${opts.sku}` : ''}`);
   const show = (serves: string | null, cohort: string | null) => (serves === null ? 'policy' : `${serves}${cohort ? ` [${cohort}]` : ''}`);
   for (const r of rows) {

@@ -16,7 +16,7 @@ import type { PolicyFigures, ShadowComparison } from '../../rollout/shadow';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import { approveUpdate, confirmUpdate, goUpdate, noGoUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
 import { overrideLine } from '../../workflows/rollout-details';
-import { connectTemporal, openDatabase, resolveInfra } from '../services';
+import { connectTemporal, resolveInfra, withDatabase } from '../services';
 import { startRollout } from '../starters';
 
 /** `neuro rollout start|status|approve|go|no-go|confirm|rollback`: a thin client of the `rollout` workflow. */
@@ -80,14 +80,6 @@ async function pastPrepare(client: Client, workflowId: string, timeoutMs = 30_00
   }
 }
 
-async function withDb<T>(fn: (pool: Pool) => Promise<T>): Promise<T> {
-  const db = await openDatabase();
-  try {
-    return await fn(db.pool);
-  } finally {
-    await db.stop();
-  }
-}
 
 /** The live (effective) value of every key the rollout changes, per environment. */
 async function liveValues(pool: Pool, s: RolloutStatus): Promise<Partial<Record<Environment, Record<string, LiveValue>>>> {
@@ -165,14 +157,14 @@ export function formatStatus(s: RolloutStatus, live: LiveRow[] = [], reverts: Re
 /** The workflow's status, the live value of each changed key next to the intended one, and its reverts. */
 export async function rolloutStatus(release: string, o: { json?: boolean }, out: Out = stdout): Promise<void> {
   const s = await withClient((client) => queryStatus(client, release));
-  const { live, reverts } = await withDb(async (pool) => ({ live: liveVsIntended(s, await liveValues(pool, s)), reverts: await revertsOf(pool, release) }));
+  const { live, reverts } = await withDatabase(async (pool) => ({ live: liveVsIntended(s, await liveValues(pool, s)), reverts: await revertsOf(pool, release) }));
   if (o.json) out(JSON.stringify({ ...s, live, reverts }, null, 2));
   else formatStatus(s, live, reverts).forEach((l) => out(l));
 }
 
 /** `neuro rollout claims`: which release owns which key, and whether its workflow still runs. */
 export async function rolloutClaims(o: { json?: boolean }, out: Out = stdout): Promise<void> {
-  const claims = await withDb((pool) => listClaims(pool));
+  const claims = await withDatabase((pool) => listClaims(pool));
   const running = await withClient(async (client) => {
     const ids = [...new Set(claims.map((c) => c.workflowId))];
     return Object.fromEntries(await Promise.all(ids.map(async (id) => [id, await isWorkflowRunning(client, id)] as const)));
@@ -189,7 +181,7 @@ export async function rolloutClaims(o: { json?: boolean }, out: Out = stdout): P
  * then end it with `neuro rollout rollback`.
  */
 export async function rolloutReleaseClaims(release: string, out: Out = stdout): Promise<void> {
-  await withDb(async (pool) => {
+  await withDatabase(async (pool) => {
     const claims = await listClaims(pool, release);
     if (!claims.length) return out(`release ${release} holds no key claims`);
     for (const id of [...new Set(claims.map((c) => c.workflowId))]) {
