@@ -61,7 +61,8 @@ describe('signed sign-offs (dev server, PostgreSQL)', () => {
     await removeApprover(stack.db.pool, { name: 'kim', actor: 'test' });
     const h = await start(stack, p1({ soak: '10m' }));
     await untilStatus(h, (s) => s.stage === 'validate', 'the soak');
-    const other = await start(stack, p1({ soak: '10m' }));
+    // Another release at the same time, on other keys (one release at a time per key).
+    const other = await start(stack, p1({ plan: 'v19.3-prefetch', soak: '10m' }));
     const forger = generateKeyPairSync('ed25519').privateKey;
 
     const approve = (p: ApprovePayload) => h.signal(approveSignal, p);
@@ -122,7 +123,8 @@ describe('signed sign-offs (dev server, PostgreSQL)', () => {
   });
 
   it('`temporal workflow signal` with payloads signed by openssl (the README recipe) takes a rollout to production', async () => {
-    const input = p1({ soak: '1s' });
+    // One production cycle: monitoring measures its gate, so the rollout completes without a hold for confirm.
+    const input = p1({ soak: '1s', monitorCycles: 1 });
     const h = await start(stack, input);
     await untilStatus(h, (s) => s.stage === 'approval', 'the approval stage');
     // The README's shell recipe, word for word apart from the variables.
