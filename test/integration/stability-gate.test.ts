@@ -1,6 +1,7 @@
 import { setConfig } from '../../src/db/config-store';
 import { gateResultsFor } from '../../src/db/rollouts';
 import { noGoUpdate } from '../../src/workflows/messages';
+import { rosterTeam, sign, TEAM } from '../helpers/signers';
 import { startStack, type Stack } from './forecast-run.helpers';
 import { override, rehearsal, start, untilStatus } from './rollout.helpers';
 
@@ -16,6 +17,7 @@ const KEY = 'STREAMING_BATCH_DELAY_MS';
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({ skus: 24 });
+  await rosterTeam(stack.db.pool); // a rollout starts only when every sign-off role has a holder
 });
 afterAll(() => stack?.stop());
 
@@ -66,6 +68,6 @@ test('without an incident both gates pass and the rollout waits for its sign-off
     ['gc-pause', 'pass'],
   ]);
   expect(s.gates.staging![0].measured).toBe(100);
-  await h.executeUpdate(noGoUpdate, { args: [{ by: 'pat', reason: 'test over' }] });
+  await h.executeUpdate(noGoUpdate, { args: [sign(h.workflowId, 'noGo', { by: 'pat', reason: 'test over' }, TEAM.pat)] });
   expect((await untilStatus(h, (x) => x.state === 'no-go', 'NO-GO')).state).toBe('no-go');
 });

@@ -2,6 +2,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { startForecastRun } from '../../src/client/starters';
 import { noGoUpdate } from '../../src/workflows/messages';
+import { rosterTeam, sign, TEAM } from '../helpers/signers';
 import { RUN_DATE, historyEvents, startStack, type HistoryEvent, type Stack } from './forecast-run.helpers';
 import { rehearsal, start, untilStatus, waitFor } from './rollout.helpers';
 
@@ -21,6 +22,7 @@ const currentDetails = async (h: { query(name: string): Promise<unknown> }) => (
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({ skus: 24 });
+  await rosterTeam(stack.db.pool); // a rollout starts only when every sign-off role has a holder
 });
 afterAll(() => stack?.stop());
 
@@ -53,7 +55,7 @@ test('a rollout: summary, details, named timers and activities, live details whi
   expect(await d.staticSummary()).toBe(`rollout ${input.release}: ${input.description}`);
   const details = await d.staticDetails();
   expect(details).toContain('**Changes**: STREAMING_BATCH_DELAY_MS=300');
-  expect(details).toContain('**Sign-offs**: product-owner, devops-lead, then GO within 10m');
+  expect(details).toContain('**Sign-offs**: product-owner, devops-lead, security, on-call, then GO within 10m');
   const live = await currentDetails(h);
   expect(live).toContain(`**${input.release}**: stage **approval**, awaiting-approval`);
   expect(live).toMatch(/gates staging: forecast-duration pass: \d+ ms \(< 84000 ms\); peak-memory pass: [\d.]+ % \(< 62 %\)/);
@@ -69,7 +71,7 @@ test('a rollout: summary, details, named timers and activities, live details whi
   expect(acts).toContain('gates staging: forecast-duration, peak-memory');
   const children = events.filter((e) => e.eventType === E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED).map(summaryOf);
   expect(children).toContain(`validation-cycle-1 of rollout ${input.release} (staging)`);
-  await h.executeUpdate(noGoUpdate, { args: [{ by: 'pat', reason: 'test over' }] });
-  await untilStatus(h, (s) => s.state === 'no-go', 'NO-GO');
+  await h.executeUpdate(noGoUpdate, { args: [sign(h.workflowId, 'noGo', { by: 'pat', reason: 'test over' }, TEAM.pat)] });
+  await untilStatus(h, (s) => s.state === 'no-go' && s.stage === 'done', 'NO-GO recorded');
   expect(await currentDetails(h)).toContain('stage **done**, no-go');
 });
