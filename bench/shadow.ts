@@ -13,7 +13,6 @@
  * printed is one JSON object.
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { Client as PgClient } from 'pg';
 import { createForecastActivities, type PreparedRun } from '../src/activities/forecast';
 import { createMemoryCache } from '../src/cache';
 import { writeSalesChunk, type SalesChunk } from '../src/db/catalogue';
@@ -22,7 +21,7 @@ import { addDays } from '../src/db/forecasts';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { generateCatalogue } from '../src/forecasting/synthetic';
-import { startPostgres } from '../test/helpers/servers';
+import { startScratchDatabase } from '../test/helpers/servers';
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,12 +38,8 @@ const log = (s: string) => console.log(s);
 
 async function main(): Promise<void> {
   log(`shadow A/B cost: ${SKUS} SKUs, ${DAYS} days, batch ${BATCH}; champion Prophet (hybrid off), challenger "plan"`);
-  const pg = await startPostgres();
-  const admin = new PgClient({ connectionString: pg.url });
-  await admin.connect();
-  await admin.query('CREATE DATABASE bench');
-  await admin.end();
-  const pool = createPool(pg.url.replace(/\/postgres$/, '/bench'), { max: 8 });
+  const pg = await startScratchDatabase('bench');
+  const pool = createPool(pg.url, { max: 8 });
   const activities = createForecastActivities({ pool, cache: createMemoryCache() });
   try {
     await migrate(pool);

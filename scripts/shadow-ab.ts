@@ -8,7 +8,6 @@
  *     [--challenger plan] [--horizon 7] [--windows 3] [--hybrid-off-champion true]
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { Client as PgClient } from 'pg';
 import { createActivities } from '../src/activities';
 import { createMemoryCache } from '../src/cache';
 import { generateIntoDatabase, importCsv } from '../src/db/catalogue';
@@ -18,7 +17,7 @@ import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import type { PreparedBacktest, PreparedRun } from '../src/activities/forecast';
 import type { PolicyFigures, ShadowComparison } from '../src/rollout/shadow';
-import { startPostgres } from '../test/helpers/servers';
+import { startScratchDatabase } from '../test/helpers/servers';
 
 const arg = (name: string, def?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,12 +25,8 @@ const arg = (name: string, def?: string) => {
 };
 
 async function main(): Promise<void> {
-  const pg = await startPostgres();
-  const admin = new PgClient({ connectionString: pg.url });
-  await admin.connect();
-  await admin.query('CREATE DATABASE ab');
-  await admin.end();
-  const pool = createPool(pg.url.replace(/\/postgres$/, '/ab'), { max: 4 });
+  const pg = await startScratchDatabase('ab');
+  const pool = createPool(pg.url, { max: 4 });
   const acts = createActivities({ pool, cache: createMemoryCache() });
   const env = new MockActivityEnvironment({ attempt: 1 });
   const environment = 'staging' as const;

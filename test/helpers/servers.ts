@@ -205,3 +205,13 @@ export async function startRedisCluster(size = 3): Promise<RunningRedisCluster> 
     },
   };
 }
+
+/** A throwaway PostgreSQL with one database `name` for a bench or script: its url, and stop() for both. */
+export async function startScratchDatabase(name: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const pg = await startPostgres();
+  const admin = new Client({ connectionString: pg.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return { url: pg.url.replace(/\/postgres$/, `/${name}`), stop: () => pg.stop() };
+}
