@@ -6,6 +6,7 @@ import {
   condition,
   executeChild,
   isCancellation,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -164,7 +165,7 @@ async function pipeline(ro: Rollout, raw: RolloutInput): Promise<void> {
     prefetchChild = await startChild(postDeployPrefetch, {
       workflowId: rolloutPostDeployId(r.st.workflowId),
       args: [{ environment: 'production', deployId: `rollout-${r.st.release}` }],
-      cancellationType: ChildWorkflowCancellationType.TRY_CANCEL,
+      ...childCancellation(),
       staticSummary: `post-deploy prefetch after promoting ${r.st.release} to production`,
     });
     log(r, 'post-deploy prefetch started', prefetchChild.workflowId);
@@ -380,6 +381,16 @@ async function applyTo({ r, input, compensations }: Rollout, environment: Enviro
 }
 
 /**
+ * A rollback asks its children to cancel and goes on without waiting (rollback stays fast). If the
+ * rollout closes before a child has stopped, the child is still cancelled, not terminated, so it
+ * marks its run failed instead of leaving it 'running'.
+ */
+function childCancellation() {
+  const cancellationType = ChildWorkflowCancellationType.TRY_CANCEL;
+  return patched('children-cancel-on-close') ? { cancellationType, parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL } : { cancellationType };
+}
+
+/**
  * One forecastRun child (and in staging, for a prefetch change, a prefetch child after it). A
  * validation cycle of a rollout with a shadow A/B also forecasts the challenger, then compares.
  */
@@ -387,11 +398,10 @@ async function forecastCycle(ro: Rollout, environment: Environment, label: strin
   const { r, input } = ro;
   const id = rolloutCycleId(r.st.workflowId, environment, label);
   log(r, `${label} started`, `forecastRun ${id}`);
-  const cancellationType = ChildWorkflowCancellationType.TRY_CANCEL;
   const staticSummary = `${label} of rollout ${r.st.release} (${environment})`;
   const shadow = validation ? input.validation.shadow : undefined;
   const args = { environment, trigger: 'rollout', ...(input.validation.forecast ?? {}), ...(shadow ? { shadow: shadow.challenger } : {}) };
-  await executeChild(forecastRun, { workflowId: id, args: [args], cancellationType, staticSummary });
+  await executeChild(forecastRun, { workflowId: id, args: [args], ...childCancellation(), staticSummary });
   if (shadow) {
     ro.shadowRuns.push(id);
     r.st.shadow = await compareShadowRuns({ environment, runIds: ro.shadowRuns, challenger: shadow.challenger });
@@ -399,7 +409,7 @@ async function forecastCycle(ro: Rollout, environment: Environment, label: strin
     log(r, `shadow A/B after ${label}`, `MAPE ${r.st.shadow.champion} ${champion.mape?.toFixed(1)} vs ${shadow.challenger} ${challenger.mape?.toFixed(1)}, outliers ${champion.outlierCount} vs ${challenger.outlierCount}`);
   }
   if (environment === 'staging' && input.validation.prefetch) {
-    await executeChild(prefetch, { workflowId: cyclePrefetchId(id), args: [{ environment, trigger: 'rollout' }], cancellationType, staticSummary: `prefetch after ${staticSummary}` });
+    await executeChild(prefetch, { workflowId: cyclePrefetchId(id), args: [{ environment, trigger: 'rollout' }], ...childCancellation(), staticSummary: `prefetch after ${staticSummary}` });
   }
   log(r, `${label} done`);
 }
