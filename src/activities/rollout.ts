@@ -1,14 +1,17 @@
 import { Context, log } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { claimKeys, KeyClaimedError, releaseClaims, type ClaimOwner } from '../db/claims';
-import { gateResultsFor, insertGateResults, insertRollout, latestRunMape, loadGateData, saveRelease, updateRollout } from '../db/rollouts';
+import { accuracyOf, gateResultsFor, insertGateResults, insertRollout, latestRunMape, loadGateData, saveRelease, updateRollout } from '../db/rollouts';
+import { assignForRollout, restoreRolloutAssignments } from '../db/model-assignments';
+import { latestAccuracy, runSkuMape } from '../db/forecasts';
+import { COHORT_GATES, emptyCohortNote, selectCohort } from '../rollout/cohorts';
 import { findApprover, findRemovedApprover, rolesWithoutHolder, type Approver } from '../db/approvers';
-import { evaluateGates, flaggedOutliers } from '../rollout/gates';
+import { cohortGateData, evaluateGates, flaggedOutliers } from '../rollout/gates';
 import { parseRolloutInput, RolloutInputError } from '../rollout/input';
 import { renderChangelogEntry, renderPostDeploymentReport } from '../rollout/report';
 import { verifySignature } from '../rollout/keys';
 import { SIGNED_KINDS, type SignedKind } from '../rollout/signoff';
-import type { Environment, GateResult, GateSpec, RolloutInput, RolloutStatus, SignerVerdict } from '../rollout/types';
+import type { CohortStepSpec, Environment, GateResult, GateSpec, RolloutInput, RolloutStatus, SignerVerdict } from '../rollout/types';
 import { stabilityFor } from '../db/ops';
 import { appMetrics, rollbackReason } from '../ops/metrics';
 import { getEnvironmentConfig } from '../db/config-store';
@@ -115,7 +118,10 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
       await updateRollout(pool, status);
     },
 
-    /** Measures the gates over [from, now] in one environment, stores and returns the verdicts. */
+    /**
+     * Measures the gates over [from, now] in one environment, stores and returns the verdicts. With
+     * a cohort (a cohort step), the outlier gates are also measured on the cohort's SKUs alone.
+     */
     async evaluateRolloutGates(a: {
       release: string;
       environment: Environment;
@@ -123,6 +129,7 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
       from: string;
       baselineFrom?: string;
       baselineTo?: string;
+      cohort?: { name: string; skus: string[] };
     }): Promise<GateResult[]> {
       const to = new Date().toISOString();
       const data = await loadGateData(pool, { ...a, to }, flaggedOutliers);
@@ -130,7 +137,16 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
         const s = await stabilityFor(pool, a.environment, { from: new Date(a.from), to: new Date(to), label: 'gate window' });
         data.stability = { score: s.score, incidents: s.incidents.length, events: s.components.reduce((n, c) => n + c.total, 0) };
       }
-      const results = evaluateGates(a.gates, data, a.environment, { start: a.from, end: to });
+      const window = { start: a.from, end: to };
+      const results = evaluateGates(a.gates, data, a.environment, window);
+      if (a.cohort) {
+        const { name, skus } = a.cohort;
+        const threshold = (await getEnvironmentConfig(pool, a.environment)).OUTLIER_MAPE_THRESHOLD;
+        const rows = await accuracyOf(pool, a.environment, data.runs.map((r) => r.id), skus);
+        const gates = a.gates.filter((g) => COHORT_GATES.includes(g.gate));
+        const onCohort = evaluateGates(gates, cohortGateData(data, rows, threshold), a.environment, window);
+        results.unshift(...onCohort.map((g) => ({ ...g, cohort: name, detail: `cohort ${name} (${skus.length} SKUs): ${g.detail}` })));
+      }
       await insertGateResults(pool, a.release, results);
       for (const g of results) {
         appMetrics.gateResults.inc({ environment: g.environment, gate: g.gate, status: g.status });
@@ -162,6 +178,30 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
       const breach = measured !== null && measured > threshold;
       if (breach) appMetrics.hybridFallbacks.inc({ environment: a.environment });
       return { measured, threshold, runId: run?.runId ?? null, breach };
+    },
+
+    /**
+     * A cohort step's SKUs, chosen from the reference backtest: the environment's latest one when
+     * none is given yet (the first step fixes it for the others, so later runs cannot reshuffle).
+     */
+    async chooseCohort(a: { environment: Environment; step: CohortStepSpec; earlier: string[]; reference?: { runId: string | null; threshold: number } }) {
+      const reference = a.reference ?? {
+        runId: (await latestAccuracy(pool, a.environment, 0))?.runId ?? null,
+        threshold: (await getEnvironmentConfig(pool, a.environment)).OUTLIER_MAPE_THRESHOLD,
+      };
+      const ranked = reference.runId ? await runSkuMape(pool, a.environment, reference.runId) : [];
+      const skus = selectCohort(a.step, ranked, reference.threshold, a.earlier);
+      return { skus, reference, ...(skus !== 'all' && !skus.length ? { note: emptyCohortNote(a.step, reference.runId, reference.threshold) } : {}) };
+    },
+
+    /** Assigns a cohort's SKUs for a rollout (snapshot first; see assignForRollout). */
+    async assignCohort(a: { workflowId: string; release: string; environment: Environment; cohort: string; serves: string; skus: string[] }) {
+      return assignForRollout(pool, { ...a, by: `rollout:${a.release}`, reason: `${a.release}: cohort ${a.cohort}` });
+    },
+
+    /** Puts back the assignments a rollout replaced, where they still hold what it wrote. */
+    async restoreCohortAssignments(a: { workflowId: string; release: string; environment: Environment; by: string; reason: string }) {
+      return restoreRolloutAssignments(pool, a);
     },
 
     /** The release record: CHANGELOG_ops entry and POST_DEPLOYMENT_REPORT, kept in PostgreSQL. */

@@ -214,7 +214,9 @@ export function buildProgram(): Command {
     .option('--soak <duration>', 'staging soak window, e.g. 24h, 30s')
     .option('--monitor <duration>', 'production monitoring window')
     .option('--cycles <n>', 'validation forecast cycles', int('--cycles'))
-    .option('--shadow <model|policy>', 'shadow A/B: forecast and backtest this challenger beside what serves in every validation cycle, never served')
+    .option('--shadow <model|policy>', 'shadow A/B: forecast and backtest this challenger beside what serves in every validation cycle, never served (P3: plan; none for none)')
+    .addOption(new Option('--promotion <mode>', 'cohort plans (P3): start each next cohort step automatically or after a signed promote').choices(['auto', 'manual']))
+    .option('--all-at-once', 'cohort plans (P3): production in one step instead of cohort steps')
     .option('--monitor-cycles <n>', 'forecast cycles in production during monitoring (default 0: the daily schedule runs them)', int('--monitor-cycles'))
     .option('--approval-timeout <duration>', 'NO-GO when sign-offs and GO have not come in by then')
     .option('--guard <duration>', 'hybrid rollouts: how long after monitoring the automatic fallback keeps checking new production runs (plan: 7d; 0 for none)')
@@ -222,7 +224,7 @@ export function buildProgram(): Command {
     .option('--gate <criterion>', "NAME<OP>VALUE: replace a gate's threshold for this rollout or add a gate, e.g. 'mape<25' (repeatable; recorded with the author)", collect)
     .option('--author <who>', 'who starts it', process.env.USER || 'cli')
     .option('--description <text>', 'what the release changes')
-    .action((o) => commands.rollout().rolloutStart(o));
+    .action((o) => commands.rollout().rolloutStart({ ...o, ...(o.allAtOnce ? { cohorts: false } : {}) }));
   rollout
     .command('status')
     .argument('<release>')
@@ -250,6 +252,7 @@ export function buildProgram(): Command {
     ['go', 'rolloutGo'],
     ['no-go', 'rolloutNoGo'],
     ['confirm', 'rolloutConfirm'],
+    ['promote', 'rolloutPromote'],
     ['rollback', 'rolloutRollback'],
   ] as const) {
     const cmd = rollout

@@ -53,9 +53,14 @@ const toAssignment = (r: Row): Assignment => ({ sku: r.sku_id, serves: r.serves,
  * SKUs fail the whole write naming them (the foreign key would, with a less helpful message).
  */
 export async function writeAssignments(pool: Pool, w: AssignmentWrite): Promise<{ changed: number; unchanged: number }> {
-  const skus = w.changes.map((c) => c.sku);
+  return withTransaction(pool, (c) => writeAssignmentsIn(c, w));
+}
+
+/** writeAssignments inside the caller's transaction. */
+async function writeAssignmentsIn(c: PoolClient, w: AssignmentWrite): Promise<{ changed: number; unchanged: number }> {
+  const skus = w.changes.map((ch) => ch.sku);
   if (new Set(skus).size !== skus.length) throw new RangeError('a SKU is listed twice in one assignment write');
-  return withTransaction(pool, async (c) => {
+  {
     const unknown = await c.query<{ id: string }>('SELECT s AS id FROM unnest($1::text[]) s WHERE NOT EXISTS (SELECT 1 FROM skus WHERE id = s) ORDER BY 1 LIMIT 10', [skus]);
     if (unknown.rows.length) throw new RangeError(`unknown SKU ${unknown.rows.map((r) => r.id).join(', ')}`);
     // Sorted so two writers take the per-SKU locks in the same order (no deadlock).
@@ -85,6 +90,73 @@ export async function writeAssignments(pool: Pool, w: AssignmentWrite): Promise<
       changed++;
     }
     return { changed, unchanged: w.changes.length - changed };
+  }
+}
+
+/** A cohort step's write by a rollout: who it is, what the cohort's SKUs are assigned. */
+export interface RolloutAssignmentWrite {
+  workflowId: string;
+  release: string;
+  environment: string;
+  cohort: string;
+  serves: string;
+  skus: string[];
+  by: string;
+  reason: string;
+}
+
+/**
+ * Assigns a cohort for a rollout, in one transaction: first the snapshot of what each SKU had (kept
+ * from the first attempt: a retry after a success snapshots nothing new), then the assignment.
+ * SKUs the rollout already assigned in an earlier step keep that step's cohort.
+ */
+export async function assignForRollout(pool: Pool, w: RolloutAssignmentWrite): Promise<{ assigned: string[] }> {
+  return withTransaction(pool, async (c) => {
+    await c.query(
+      `INSERT INTO rollout_assignment_snapshots (workflow_id, environment, sku_id, release, prior_serves, prior_cohort, prior_release)
+       SELECT $1, $2, s, $3, a.serves, a.cohort, a.release FROM unnest($4::text[]) s
+       LEFT JOIN model_assignments a ON a.environment = $2 AND a.sku_id = s
+       ON CONFLICT (workflow_id, environment, sku_id) DO NOTHING`,
+      [w.workflowId, w.environment, w.release, w.skus],
+    );
+    const mine = await assignmentsOf(c, w.environment, w.skus);
+    const fresh = w.skus.filter((sku) => mine.get(sku)?.release !== w.release);
+    await writeAssignmentsIn(c, {
+      environment: w.environment,
+      changes: fresh.map((sku) => ({ sku, serves: w.serves, cohort: w.cohort, release: w.release })),
+      by: w.by,
+      reason: w.reason,
+    });
+    return { assigned: fresh };
+  });
+}
+
+/**
+ * A rollout's rollback of its assignments: every snapshotted SKU that still holds what the rollout
+ * wrote gets its prior assignment back (none: back to the policy); a SKU someone re-assigned since,
+ * or that left the catalogue, is left as it is and named. Idempotent: restored rows are marked.
+ */
+export async function restoreRolloutAssignments(
+  pool: Pool,
+  r: { workflowId: string; environment: string; release: string; by: string; reason: string },
+): Promise<{ restored: number; skipped: string[] }> {
+  return withTransaction(pool, async (c) => {
+    const { rows } = await c.query<{ sku_id: string; prior_serves: string | null; prior_cohort: string | null; prior_release: string | null; live_release: string | null; known: boolean }>(
+      `SELECT p.sku_id, p.prior_serves, p.prior_cohort, p.prior_release, a.release AS live_release, EXISTS (SELECT 1 FROM skus WHERE id = p.sku_id) AS known
+       FROM rollout_assignment_snapshots p
+       LEFT JOIN model_assignments a ON a.environment = p.environment AND a.sku_id = p.sku_id
+       WHERE p.workflow_id = $1 AND p.environment = $2 AND p.restored_at IS NULL ORDER BY p.sku_id`,
+      [r.workflowId, r.environment],
+    );
+    const back = rows.filter((x) => x.known && x.live_release === r.release);
+    await writeAssignmentsIn(c, {
+      environment: r.environment,
+      changes: back.map((x) => ({ sku: x.sku_id, serves: x.prior_serves, cohort: x.prior_cohort, release: x.prior_release })),
+      by: r.by,
+      reason: r.reason,
+    });
+    await c.query('UPDATE rollout_assignment_snapshots SET restored_at = now() WHERE workflow_id = $1 AND environment = $2 AND restored_at IS NULL', [r.workflowId, r.environment]);
+    return { restored: back.length, skipped: rows.filter((x) => !back.includes(x)).map((x) => x.sku_id) };
   });
 }
 

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { hitRate } from '../cache/stats';
-import type { GateData, HitCounts, RunSample } from '../rollout/gates';
+import type { GateData, HitCounts, RunSample, SkuAccuracySample } from '../rollout/gates';
 import type { Environment, GateResult, RolloutStatus } from '../rollout/types';
 
 /** Rollouts, their gate results and releases; and the window queries the gates measure from. */
@@ -225,17 +225,19 @@ export async function loadGateData(pool: Pool, w: GateWindow, flagged: (runs: Ru
     return { hits: Number(r.hits), misses: Number(r.misses) };
   };
 
-  const skus = flagged(runs, baselineRuns);
-  const outlierAccuracy = skus.length && runs.length
-    ? (
-        await pool.query(
-          'SELECT run_id, sku_id, mape FROM sku_accuracy WHERE environment = $1 AND run_id = ANY($2) AND sku_id = ANY($3)',
-          [w.environment, runs.map((r) => r.id), skus],
-        )
-      ).rows.map((r) => ({ runId: r.run_id as string, skuId: r.sku_id as string, mape: r.mape as number | null }))
-    : [];
+  const outlierAccuracy = await accuracyOf(pool, w.environment, runs.map((r) => r.id), flagged(runs, baselineRuns));
 
   return { runs, baselineRuns, prefetches, cache: await counts(false), peakCache: await counts(true), outlierAccuracy };
+}
+
+/** Per-SKU accuracy rows of these runs for these SKUs (a gate's flagged outliers, a cohort). */
+export async function accuracyOf(pool: Pool, environment: string, runIds: string[], skus: string[]): Promise<SkuAccuracySample[]> {
+  if (!runIds.length || !skus.length) return [];
+  const { rows } = await pool.query<{ run_id: string; sku_id: string; mape: number | null }>(
+    'SELECT run_id, sku_id, mape FROM sku_accuracy WHERE environment = $1 AND run_id = ANY($2) AND sku_id = ANY($3)',
+    [environment, runIds, skus],
+  );
+  return rows.map((r) => ({ runId: r.run_id, skuId: r.sku_id, mape: r.mape }));
 }
 
 /** The latest completed forecast run of the environment that finished at or after `from`, with its MAPE (the hybrid fallback's measure). */

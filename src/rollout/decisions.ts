@@ -1,3 +1,4 @@
+import { initialSteps } from './cohorts';
 import { sameName } from './names';
 import type { SignedKind } from './signoff';
 import type { ApprovePayload, DecisionPayload, Environment, GateResult, GoPayload, RolloutInput, RolloutStage, RolloutState, RolloutStatus, SignerVerdict } from './types';
@@ -30,6 +31,8 @@ export interface RolloutRun {
   goDecided: boolean;
   /** Sign-offs must be signed by a rostered approver (every rollout since patch signed-signoffs). */
   signed?: boolean;
+  /** A cohort rollout's signed `promote` for the step waiting (taken when the step starts). */
+  promotion?: { by: string; reason: string; at: number };
 }
 
 const STAGES_BEFORE_PRODUCTION: RolloutStage[] = ['prepare', 'baseline', 'apply-staging', 'validate', 'soak', 'approval'];
@@ -58,6 +61,7 @@ export function initialStatus(raw: RolloutInput | undefined, workflowId: string)
     deadlines: {},
     rejected: [],
     timeline: [],
+    ...(raw?.cohorts ? { steps: initialSteps(raw.cohorts) } : {}),
   };
 }
 
@@ -139,6 +143,16 @@ export function refuseConfirm(r: RolloutRun, p: unknown): string | undefined {
   return undefined;
 }
 
+export function refusePromote(r: RolloutRun, p: unknown): string | undefined {
+  const bad = refuseDecisionPayload(p) ?? finishing(r);
+  if (bad) return bad;
+  if (r.promotion) return `already promoted by ${r.promotion.by}`;
+  if (r.st.state !== 'awaiting-promotion') {
+    return `promote is for a cohort rollout whose step passed and waits for the next (state now: ${r.st.state}, stage ${r.st.stage})`;
+  }
+  return undefined;
+}
+
 // ---- signatures: who signed, and whether they may send this message ---------------------------------
 
 /** Unsigned: refused before anything is looked up. */
@@ -162,9 +176,10 @@ export function refuseSigner(r: RolloutRun, kind: SignedKind, p: unknown, v: Sig
     if (!v.roles.includes(role)) return `${v.name} does not hold the role ${role} (roster roles: ${roles})`;
     if (sameName(v.name, author)) return `${v.name} is the author of ${release} and may not approve it`;
   }
-  if (kind === 'go' || kind === 'noGo' || kind === 'confirm') {
+  if (kind === 'go' || kind === 'noGo' || kind === 'confirm' || kind === 'promote') {
     if (!v.roles.some((x) => approvals.required.includes(x))) return `${v.name} holds none of this rollout's sign-off roles (${approvals.required.join(', ')}; roster roles: ${roles})`;
-    if (kind !== 'noGo' && sameName(v.name, author)) return `${v.name} is the author of ${release} and may not ${kind === 'go' ? 'give GO' : 'confirm it'}`;
+    const act = { go: 'give GO', confirm: 'confirm it', promote: 'promote it', noGo: '' }[kind];
+    if (kind !== 'noGo' && sameName(v.name, author)) return `${v.name} is the author of ${release} and may not ${act}`;
   }
   return undefined;
 }
@@ -228,6 +243,21 @@ export function confirm(r: RolloutRun, p: DecisionPayload, at: number): string {
   return `confirmed by ${d.by}: releasing ${r.st.release} with inconclusive production gates ${accepted.join(', ') || 'none'}`;
 }
 
+/** The signed go-ahead for the next cohort step; the workflow records it on the step it starts. */
+export function promote(r: RolloutRun, p: DecisionPayload, at: number): string {
+  r.promotion = { by: str(p.by), reason: str(p.reason), at };
+  const next = r.st.steps?.find((s) => s.state === 'awaiting-promotion');
+  logEvent(r.st, at, 'promoted', `${str(p.by)}: ${str(p.reason)}${next ? ` (next: ${next.name})` : ''}`);
+  return `promoted by ${str(p.by)}: starting ${next?.name ?? 'the next step'} of ${r.st.release}`;
+}
+
+/** No `promote` before the deadline: the system's rollback of every step so far. */
+export function promotionTimedOut(r: RolloutRun, step: string, timeoutMs: number, at: number): void {
+  const reason = `no promote to ${step} by the deadline ${r.st.deadlines.promotionDeadline ?? iso(at)} (${inUnits(timeoutMs)} after the previous step passed)`;
+  r.abort = { kind: 'rollback', by: 'system', reason, automatic: true, at };
+  logEvent(r.st, at, 'promotion timed out', reason);
+}
+
 export function requestRollback(r: RolloutRun, p: DecisionPayload, at: number): void {
   r.abort = { kind: 'rollback', by: str(p.by), reason: str(p.reason), automatic: false, at };
   logEvent(r.st, at, 'rollback requested', `${str(p.by)}: ${str(p.reason)}`);
@@ -246,6 +276,18 @@ export function approvalTimedOut(r: RolloutRun, timeoutMs: number, at: number): 
 
 export function gateFailed(r: RolloutRun, environment: Environment, why: string, at: number): void {
   r.abort = { kind: 'gate', by: 'rollout', reason: `gate failed in ${environment}: ${why}`, automatic: true, at };
+}
+
+/**
+ * What a rollout writes in an environment: its change set, except that with a shadow A/B staging
+ * keeps its ENABLE_HYBRID_FORECASTING: staging goes on serving what it serves (the champion) while
+ * the hybrid runs beside it as the challenger, with the change set's model keys.
+ */
+export function changesFor<C extends Record<string, unknown>>(input: { changes: C; validation: { shadow?: unknown } }, environment: Environment): C {
+  if (environment !== 'staging' || !input.validation.shadow || !('ENABLE_HYBRID_FORECASTING' in input.changes)) return input.changes;
+  const rest = { ...input.changes };
+  delete rest.ENABLE_HYBRID_FORECASTING;
+  return rest;
 }
 
 // ---- the hybrid's automatic fallback ------------------------------------------------------------

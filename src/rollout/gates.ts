@@ -111,6 +111,25 @@ export function flaggedOutliers(runs: RunSample[], baselineRuns: RunSample[]): s
   return [...new Set(from.flatMap((r) => r.outlierSkus))].sort();
 }
 
+/**
+ * The gate data of one cohort: each run's MAPE and outliers over the cohort's SKUs only, and the
+ * outlier-MAPE gate over the cohort (its SKUs were the flagged outliers of the reference backtest).
+ * `rows` are the accuracy rows of the window's runs for the cohort's SKUs.
+ */
+export function cohortGateData(d: GateData, rows: SkuAccuracySample[], outlierThreshold: number): GateData {
+  // Only runs that scored the cohort: a run without accuracy rows says nothing about it.
+  const scored = d.runs.filter((run) => rows.some((r) => r.runId === run.id));
+  const runs = scored.map((run) => {
+    const mine = rows.filter((r) => r.runId === run.id);
+    return {
+      ...run,
+      mape: mean(finite(mine.map((r) => r.mape))),
+      outlierSkus: mine.filter((r) => r.mape !== null && r.mape > outlierThreshold).map((r) => r.skuId),
+    };
+  });
+  return { ...d, runs, baselineRuns: [], outlierAccuracy: rows.filter((r) => runs.some((run) => run.id === r.runId)) };
+}
+
 export const GATE_METRICS: Record<GateName, Metric> = {
   'forecast-duration': {
     unit: 'ms',

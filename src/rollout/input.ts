@@ -3,7 +3,7 @@ import { ENVIRONMENTS, parseAssignments, parseChanges, SELECTION_POLICIES } from
 import { isValidIsoDate } from '../forecasting/dates';
 import { isServes, SERVES_VALUES } from '../forecasting/serves';
 import { getPlan, isPrefetchKey, type RolloutPlan } from './plans';
-import { COMPARATORS, GATE_NAMES, type ConfigValue, type GateOverride, type GateSpec, type RolloutInput } from './types';
+import { COHORT_SELECTS, COMPARATORS, GATE_NAMES, type ConfigValue, type GateOverride, type GateSpec, type RolloutInput } from './types';
 
 /** Validation and construction of rollout inputs (client and the workflow's first activity). */
 
@@ -58,6 +58,39 @@ const overrideSchema = criterionSchema
   })
   .strict();
 
+const servesSchema = (what: string) =>
+  z.string().refine(isServes, { error: (iss) => `${what} ${JSON.stringify(iss.input)} is neither a model nor a policy (${SERVES_VALUES.join(', ')})` });
+
+const cohortsSchema = z
+  .object({
+    serves: servesSchema('cohorts.serves'),
+    promotion: z.enum(['auto', 'manual'], { error: 'promotion must be auto or manual' }),
+    steps: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'step names are lower-case words with dashes, e.g. top-5-outliers'),
+            select: z.enum(COHORT_SELECTS, { error: `select must be one of ${COHORT_SELECTS.join(', ')}` }),
+            count: z.number().int().positive().optional(),
+          })
+          .strict(),
+      )
+      .min(1, 'a cohort rollout needs at least one step'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const names = c.steps.map((s) => s.name);
+    if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'two steps share a name' });
+    const catalogue = c.steps.findIndex((s) => s.select === 'catalogue');
+    // The change set reaches production in the catalogue step: without one it never would.
+    if (catalogue !== c.steps.length - 1 || c.steps.filter((s) => s.select === 'catalogue').length !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['steps'], message: 'the last step, and only it, must be the catalogue step (it applies the change set to production)' });
+    }
+    for (const [i, s] of c.steps.entries()) {
+      if (s.select === 'top-outliers' && s.count === undefined) ctx.addIssue({ code: 'custom', path: ['steps', i, 'count'], message: 'top-outliers needs a count' });
+    }
+  });
+
 const inputSchema = z
   .object({
     release: z.string().regex(RELEASE_PATTERN, 'release tags are letters, digits, dots, dashes and underscores (max 100)'),
@@ -83,12 +116,13 @@ const inputSchema = z
         .strict()
         .optional(),
       prefetch: z.boolean().optional(),
-      shadow: z.object({ challenger: z.string().refine(isServes, { error: (iss) => `shadow challenger ${JSON.stringify(iss.input)} is neither a model nor a policy (${SERVES_VALUES.join(', ')})` }) }).strict().optional(),
+      shadow: z.object({ challenger: servesSchema('shadow challenger') }).strict().optional(),
     }),
     gates: z.array(gateSchema),
     productionGates: z.array(gateSchema).optional(),
     confirmTimeoutMs: z.number().int().min(1).optional(),
     guard: z.object({ windowMs: ms, checkIntervalMs: z.number().int().min(100, 'guard checkIntervalMs must be >= 100') }).strict().optional(),
+    cohorts: cohortsSchema.optional(),
     overrides: z.array(overrideSchema).optional(),
     signOffs: z.array(role).refine((r) => new Set(r).size === r.length, 'signOffs lists a role twice'),
     approvalTimeoutMs: z.number().int().min(1),
@@ -154,14 +188,19 @@ export interface PlanOverrides {
   monitorCycles?: number;
   postDeployPrefetch?: boolean;
   signOffs?: string[];
-  /** Shadow A/B challenger (model or policy) in every validation cycle. */
+  /** Shadow A/B challenger (model or policy) in every validation cycle ("none" for none). */
   shadow?: string;
+  /** A cohort plan's promotion between steps (the plan's by default). */
+  promotion?: 'auto' | 'manual';
+  /** false: production all at once even where the plan has cohort steps. */
+  cohorts?: boolean;
 }
 
 /** A kickoff plan with a rehearsal's overrides, validated: what `neuro rollout start` starts. */
 export function planToInput(planOrName: RolloutPlan | string, o: PlanOverrides): RolloutInput {
   const plan = typeof planOrName === 'string' ? getPlan(planOrName) : planOrName;
   const changes = { ...plan.changes, ...parseAssignments(o.set ?? []) };
+  const shadow = o.shadow ?? plan.validation.shadow;
   const soakMs = parseDuration(o.soak ?? plan.validation.soak, '--soak');
   const windowMs = parseDuration(o.monitor ?? plan.monitor.window, '--monitor');
   const gated = applyGateOverrides(o.gates ?? plan.gates, (o.gate ?? []).map((flag) => parseGateFlag(flag, o.author)));
@@ -182,7 +221,7 @@ export function planToInput(planOrName: RolloutPlan | string, o: PlanOverrides):
       baselineCycles: o.baselineCycles ?? plan.validation.baselineCycles,
       ...(o.forecast ? { forecast: o.forecast } : {}),
       prefetch: plan.validation.prefetch ?? Object.keys(changes).some(isPrefetchKey),
-      ...(o.shadow ? { shadow: { challenger: o.shadow } } : {}),
+      ...(shadow && shadow !== 'none' ? { shadow: { challenger: shadow } } : {}),
     },
     gates: gated.gates,
     ...(gated.overrides.length ? { overrides: gated.overrides } : {}),
@@ -190,6 +229,7 @@ export function planToInput(planOrName: RolloutPlan | string, o: PlanOverrides):
     approvalTimeoutMs: parseDuration(o.approvalTimeout ?? plan.approvalTimeout, '--approval-timeout'),
     confirmTimeoutMs: parseDuration(o.confirmTimeout ?? plan.confirmTimeout, '--confirm-timeout'),
     ...guardOf(o.guard ?? plan.guard, (w) => interval(w, plan.monitor.checkInterval)),
+    ...(plan.cohorts && o.cohorts !== false ? { cohorts: { ...plan.cohorts, promotion: o.promotion ?? plan.cohorts.promotion } } : {}),
     monitor: {
       windowMs,
       checkIntervalMs: interval(windowMs, plan.monitor.checkInterval),

@@ -1,4 +1,4 @@
-import type { ConfigValue, GateSpec } from './types';
+import type { CohortsSpec, ConfigValue, GateSpec } from './types';
 
 /**
  * The kickoff plan's three releases, as data: each section's change set, staging validation window,
@@ -12,7 +12,8 @@ export interface RolloutPlan {
   title: string;
   description: string;
   changes: Record<string, ConfigValue>;
-  validation: { cycles: number; soak: string; checkInterval: string; baselineCycles: number; prefetch?: boolean };
+  /** shadow: the challenger forecast beside what serves in every validation cycle (a shadow A/B). */
+  validation: { cycles: number; soak: string; checkInterval: string; baselineCycles: number; prefetch?: boolean; shadow?: string };
   gates: GateSpec[];
   signOffs: string[];
   approvalTimeout: string;
@@ -21,6 +22,8 @@ export interface RolloutPlan {
   monitor: { window: string; checkInterval: string };
   /** A hybrid plan's fallback guard after monitoring: HYBRID_FALLBACK_MAPE checked on every new production run. */
   guard?: string;
+  /** Production in steps over cohorts of SKUs, each watched for the monitor window (P3's gradual rollout). */
+  cohorts?: CohortsSpec;
   /** The plan's own rollback note, kept for the report. */
   rollbackNote: string;
 }
@@ -99,7 +102,8 @@ export const PLANS: Record<string, RolloutPlan> = {
       TSB_ALPHA: 0.1,
       TSB_BETA: 0.1,
     },
-    validation: { cycles: 7, soak: '7d', checkInterval: '24h', baselineCycles: 1 },
+    // "Run Prophet + Croston in parallel for 7 days, compare backtests": the hybrid as the shadow challenger.
+    validation: { cycles: 7, soak: '7d', checkInterval: '24h', baselineCycles: 1, shadow: 'plan' },
     gates: [
       { gate: 'outlier-count', comparator: '<=', threshold: 3 },
       { gate: 'outlier-mape', comparator: '<', threshold: 24 },
@@ -113,7 +117,18 @@ export const PLANS: Record<string, RolloutPlan> = {
     confirmTimeout: '24h',
     monitor: { window: '24h', checkInterval: '6h' },
     guard: '7d',
-    rollbackNote: 'ENABLE_HYBRID_FORECASTING and the model keys back to their snapshot; plan: < 2 minutes',
+    // "Enable for top 5 outliers first, then expand to all flagged items", then the catalogue;
+    // the Medium-High risk release: a person promotes each step.
+    cohorts: {
+      serves: 'plan',
+      promotion: 'manual',
+      steps: [
+        { name: 'top-5-outliers', select: 'top-outliers', count: 5 },
+        { name: 'flagged-outliers', select: 'flagged-outliers' },
+        { name: 'catalogue', select: 'catalogue' },
+      ],
+    },
+    rollbackNote: 'ENABLE_HYBRID_FORECASTING and the model keys back to their snapshot, cohort assignments back to what they were; plan: < 2 minutes',
   },
 };
 

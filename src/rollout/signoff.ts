@@ -4,8 +4,8 @@
  *
  * The signed message is the UTF-8 of one line of canonical JSON:
  *   {"domain":"neuro-signoff/1","kind":KIND,"payload":PAYLOAD,"release":RELEASE,"workflowId":ID}
- * - KIND is the message's public name: approve, go, noGo, rollback (confirm and promote are the
- *   next kinds; a new kind is just a new name in SIGNED_KINDS);
+ * - KIND is the message's public name: approve, go, noGo, confirm, promote, rollback (a new
+ *   kind is just a new name in SIGNED_KINDS);
  * - PAYLOAD is the message's payload without its "signature" field;
  * - canonical JSON = object keys sorted by code unit at every level, no whitespace, strings and
  *   numbers as JSON.stringify writes them (for ordinary text, what `jq -cS` prints).
@@ -15,7 +15,7 @@
  */
 
 export const SIGNOFF_DOMAIN = 'neuro-signoff/1';
-export const SIGNED_KINDS = ['approve', 'go', 'noGo', 'confirm', 'rollback'] as const;
+export const SIGNED_KINDS = ['approve', 'go', 'noGo', 'confirm', 'promote', 'rollback'] as const;
 export type SignedKind = (typeof SIGNED_KINDS)[number];
 
 /** JSON with sorted keys and no whitespace; undefined members are dropped (as JSON.stringify does). */

@@ -81,6 +81,8 @@ export interface GateResult {
   detail: string;
   /** Copied from the spec when false: the plan lets this gate end inconclusive. */
   mustHaveData?: false;
+  /** Measured on a cohort's SKUs only (a cohort step), not on the whole catalogue. */
+  cohort?: string;
 }
 
 export interface ValidationSpec {
@@ -107,6 +109,30 @@ export interface MonitorSpec {
   postDeployPrefetch: boolean;
 }
 
+/** How a cohort step picks its SKUs from the reference backtest (production's latest, taken at GO). */
+export const COHORT_SELECTS = ['top-outliers', 'flagged-outliers', 'catalogue'] as const;
+export type CohortSelect = (typeof COHORT_SELECTS)[number];
+
+export interface CohortStepSpec {
+  name: string;
+  /** top-outliers: the `count` worst by MAPE; flagged-outliers: every SKU over OUTLIER_MAPE_THRESHOLD; catalogue: the change set for every SKU. */
+  select: CohortSelect;
+  count?: number;
+}
+
+/**
+ * Production in steps over cohorts of SKUs: each cohort step assigns `serves` to its SKUs (model
+ * assignments), the last (catalogue) step applies the change set; each step is watched like the
+ * monitoring window, with its gates on the cohort and on the catalogue.
+ */
+export interface CohortsSpec {
+  /** What a cohort's SKUs are assigned (a model or a policy, e.g. the hybrid "plan"). */
+  serves: string;
+  /** auto: the next step starts when the previous passed; manual: after a signed `promote`. */
+  promotion: 'auto' | 'manual';
+  steps: CohortStepSpec[];
+}
+
 /** What `rollout` is started with. Durations are ms; the CLI turns "24h" into ms. */
 export interface RolloutInput {
   release: string;
@@ -129,6 +155,8 @@ export interface RolloutInput {
   overrides?: GateOverride[];
   /** A hybrid rollout's guard after monitoring: the fallback is checked every interval (a new production run) until the window ends. */
   guard?: { windowMs: number; checkIntervalMs: number };
+  /** Production in cohort steps instead of all at once (P3). */
+  cohorts?: CohortsSpec;
 }
 
 export type RolloutStage =
@@ -140,13 +168,14 @@ export type RolloutStage =
   | 'approval'
   | 'apply-production'
   | 'monitor'
+  | 'promotion'
   | 'confirmation'
   | 'guard'
   | 'release'
   | 'rollback'
   | 'done';
 
-export type RolloutState = 'running' | 'awaiting-approval' | 'awaiting-confirmation' | 'completed' | 'rolled-back' | 'no-go' | 'failed';
+export type RolloutState = 'running' | 'awaiting-approval' | 'awaiting-promotion' | 'awaiting-confirmation' | 'completed' | 'rolled-back' | 'no-go' | 'failed';
 
 export interface EnvironmentChange {
   /** Overrides before the change (null = default): what a rollback restores. */
@@ -184,6 +213,29 @@ export interface MonitorEnd {
   allowedInconclusive: string[];
 }
 
+export type CohortStepState = 'pending' | 'awaiting-promotion' | 'running' | 'awaiting-confirmation' | 'passed' | 'skipped' | 'failed' | 'rolled-back';
+
+/** One production step of a cohort rollout, as the status shows it. */
+export interface CohortStep {
+  name: string;
+  select: CohortSelect;
+  /** The cohort label written on the step's assignments (the step's name). */
+  cohort: string;
+  /** The step's cohort (cumulative: a later step's cohort includes the earlier ones); 'all' for the catalogue step. */
+  skus: string[] | 'all';
+  state: CohortStepState;
+  startedAt?: string;
+  endedAt?: string;
+  /** Latest gate results of the step: on the cohort (`cohort` set) and on the whole catalogue. */
+  gates: GateResult[];
+  /** Who started the step: `rollout` for an automatic promotion or the first step after GO. */
+  promotedBy?: { by: string; reason: string; at: string; automatic: boolean };
+  /** The explicit decision that let this step end with gates inconclusive. */
+  confirmation?: Decision;
+  /** Why the step ran on no SKUs (no reference backtest, no outliers). */
+  note?: string;
+}
+
 export interface RollbackRecord {
   by: string;
   reason: string;
@@ -192,6 +244,8 @@ export interface RollbackRecord {
   completedAt?: string;
   /** Environments restored, in the order they were restored. */
   restored: Environment[];
+  /** Cohort rollouts: SKU assignments put back as they were before the rollout, and those left (changed by someone since). */
+  assignments?: { restored: number; skipped: string[] };
   durationMs?: number;
 }
 
@@ -266,7 +320,11 @@ export interface RolloutStatus {
   /** Gate thresholds replaced or added for this rollout, with who set them. */
   overrides?: GateOverride[];
   rollback?: RollbackRecord;
-  deadlines: { soakEndsAt?: string; approvalDeadline?: string; monitorEndsAt?: string; confirmDeadline?: string; guardEndsAt?: string };
+  deadlines: { soakEndsAt?: string; approvalDeadline?: string; monitorEndsAt?: string; confirmDeadline?: string; promotionDeadline?: string; guardEndsAt?: string };
+  /** Cohort rollouts: the production steps in order. */
+  steps?: CohortStep[];
+  /** Cohort rollouts: the production backtest (forecast run) the cohorts were chosen from. */
+  cohortReference?: { runId: string | null; threshold: number };
   /** Messages refused (bad payload or wrong moment), so a refused signal is visible too. */
   rejected: { at: string; message: string; reason: string }[];
   timeline: TimelineEntry[];

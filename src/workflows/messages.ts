@@ -52,6 +52,8 @@ export const noGoUpdate = defineUpdate<string, [DecisionPayload]>('noGo');
 export const rollbackUpdate = defineUpdate<string, [DecisionPayload]>('rollback');
 /** Release although production gates stayed inconclusive at the end of monitoring (state awaiting-confirmation). */
 export const confirmUpdate = defineUpdate<string, [DecisionPayload]>('confirm');
+/** Start the next cohort step of a cohort rollout whose step passed (state awaiting-promotion). */
+export const promoteUpdate = defineUpdate<string, [DecisionPayload]>('promote');
 
 /** Same-named signals for `temporal workflow signal`; a bad payload is recorded as rejected, nothing changes. */
 export const approveSignal = defineSignal<[ApprovePayload]>('approve');
@@ -59,6 +61,7 @@ export const goSignal = defineSignal<[GoPayload]>('go');
 export const noGoSignal = defineSignal<[DecisionPayload]>('noGo');
 export const rollbackSignal = defineSignal<[DecisionPayload]>('rollback');
 export const confirmSignal = defineSignal<[DecisionPayload]>('confirm');
+export const promoteSignal = defineSignal<[DecisionPayload]>('promote');
 /**
  * A Signal and an Update may share a name: the TS SDK (1.24) keeps signal and update handlers in
  * separate maps and the server routes them separately (checked by test/integration/rollout.test.ts).

@@ -20,12 +20,13 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import * as cohorts from '../rollout/cohorts';
 import * as rules from '../rollout/decisions';
 import type { RolloutRun, WatchPlan } from '../rollout/decisions';
 import type { SignedKind } from '../rollout/signoff';
 import { overallStatus } from '../rollout/gates';
 import { recordConflicts } from '../rollout/restore';
-import type { Environment, GateSpec, RolloutInput, RolloutStage, RolloutState, RolloutStatus } from '../rollout/types';
+import type { CohortStep, Environment, GateSpec, RolloutInput, RolloutStage, RolloutState, RolloutStatus } from '../rollout/types';
 import { forecastRun } from './forecast-run';
 import { cyclePrefetchId, rolloutCycleId, rolloutPostDeployId } from './ids';
 import {
@@ -37,6 +38,8 @@ import {
   goUpdate,
   noGoSignal,
   noGoUpdate,
+  promoteSignal,
+  promoteUpdate,
   rollbackSignal,
   rollbackUpdate,
   statusQuery,
@@ -56,7 +59,8 @@ import { FALLBACK, RELEASE_TAG, STAGE, STATUS } from './search-attributes';
  */
 
 const RECORD_OPTIONS = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '10s' } } as const;
-const { compareShadowRuns, hybridFallbackCheck, prepareRollout, recordRollout, writeReleaseRecord, releaseKeyClaims } = proxyActivities<Activities>(RECORD_OPTIONS);
+const { chooseCohort, compareShadowRuns, hybridFallbackCheck, prepareRollout, recordRollout, writeReleaseRecord, releaseKeyClaims } = proxyActivities<Activities>(RECORD_OPTIONS);
+const { assignCohort: assignCohortActivity, restoreCohortAssignments } = proxyActivities<Activities>(RECORD_OPTIONS);
 // Config reads and writes are small transactions: short timeouts and fast retries keep a rollback in seconds.
 const CONFIG_OPTIONS = { startToCloseTimeout: '20s', retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' } } as const;
 const { snapshotConfig } = proxyActivities<Activities>(CONFIG_OPTIONS);
@@ -82,9 +86,11 @@ interface Rollout {
   r: RolloutRun;
   input: RolloutInput;
   /** Each restores one environment; false when a compare-and-set conflict left it as it is. */
-  compensations: { environment: Environment; run: () => Promise<boolean> }[];
+  compensations: { environment: Environment; assignments?: true; run: () => Promise<boolean> }[];
   /** Staging cycles that ran the shadow A/B, compared after each. */
   shadowRuns: string[];
+  /** The cohort step being watched: its outlier gates are measured on these SKUs too. */
+  cohort?: { name: string; skus: string[] };
 }
 
 export async function rollout(raw: RolloutInput): Promise<RolloutStatus> {
@@ -158,29 +164,148 @@ async function pipeline(ro: Rollout, raw: RolloutInput): Promise<void> {
   if (!(await condition(() => r.goDecided, input.approvalTimeoutMs, { summary: `approval deadline (${duration(input.approvalTimeoutMs)})` }))) return rules.approvalTimedOut(r, input.approvalTimeoutMs, nowMs());
   r.st.state = 'running';
 
-  await applyTo(ro, 'production');
-  const productionStart = nowMs();
-  let prefetchChild: ChildWorkflowHandle<typeof postDeployPrefetch> | undefined;
-  if (input.monitor.postDeployPrefetch) {
-    prefetchChild = await startChild(postDeployPrefetch, {
-      workflowId: rolloutPostDeployId(r.st.workflowId),
-      args: [{ environment: 'production', deployId: `rollout-${r.st.release}` }],
-      ...childCancellation(),
-      staticSummary: `post-deploy prefetch after promoting ${r.st.release} to production`,
-    });
-    log(r, 'post-deploy prefetch started', prefetchChild.workflowId);
-  }
+  const released = input.cohorts ? await cohortSteps(ro) : await monitorProduction(ro);
+  if (released) await guard(ro);
+}
+
+/** Production all at once: apply, the post-deploy prefetch, monitoring, a confirm if gates stayed inconclusive. */
+async function monitorProduction(ro: Rollout): Promise<boolean> {
+  const { r, input } = ro;
+  const { startMs: productionStart, child: prefetchChild } = await promote(ro);
   r.st.deadlines.monitorEndsAt = iso(productionStart + input.monitor.windowMs);
   setStage(r, 'monitor');
-  const { windowMs, cycles: monitorCycles, checkIntervalMs: monitorInterval } = input.monitor;
-  const productionFailed = await watch(ro, 'production', { startMs: productionStart, windowMs, cycles: monitorCycles, intervalMs: monitorInterval }, input.productionGates ?? input.gates);
-  if (productionFailed) return void (r.abort ?? rules.gateFailed(r, 'production', productionFailed, nowMs()));
-  if (!(await confirmInconclusive(ro))) return;
-  if (prefetchChild) {
-    await prefetchChild.result();
-    log(r, 'post-deploy prefetch done');
+  const productionFailed = await watchProduction(ro, productionStart);
+  if (productionFailed) {
+    if (!r.abort) rules.gateFailed(r, 'production', productionFailed, nowMs());
+    return false;
   }
-  await guard(ro);
+  if (!(await confirmInconclusive(ro))) return false;
+  await prefetchDone(r, prefetchChild);
+  return true;
+}
+
+/**
+ * Production in cohort steps (P3): each step assigns its cohort what the plan serves (the last, the
+ * catalogue, applies the change set), is watched like the monitoring window with its gates on the
+ * cohort and the catalogue, and holds for `confirm` if gates stayed inconclusive; the next starts
+ * once it passed (manual promotion: after a signed `promote`). Rules: src/rollout/cohorts.ts.
+ */
+async function cohortSteps(ro: Rollout): Promise<boolean> {
+  const { r, input } = ro;
+  const spec = input.cohorts!;
+  let prefetchChild: PrefetchChild | undefined;
+  for (const [i, spec_] of spec.steps.entries()) {
+    const step = cohorts.stepAt(r.st, i);
+    if (cohorts.waitsForPromotion(spec, r.st, i) && !(await awaitPromotion(ro, step))) return false;
+    const chosen = await chooseCohort({ environment: 'production', step: spec_, earlier: cohorts.earlierSkus(r.st, i), ...(r.st.cohortReference ? { reference: r.st.cohortReference } : {}) });
+    r.st.cohortReference = chosen.reference;
+    step.skus = chosen.skus;
+    if (chosen.note) {
+      Object.assign(step, { state: 'skipped', note: chosen.note, endedAt: iso() });
+      log(r, `step ${step.name} skipped`, chosen.note);
+      continue;
+    }
+    if (chosen.skus === 'all') prefetchChild = (await promote(ro)).child;
+    else await assignCohort(ro, step.name, chosen.skus);
+    const startMs = nowMs();
+    step.promotedBy ??= { by: 'rollout', reason: i === 0 ? 'GO' : 'the previous step passed (automatic promotion)', at: iso(startMs), automatic: true };
+    Object.assign(step, { state: 'running', startedAt: iso(startMs) });
+    ro.cohort = chosen.skus === 'all' ? undefined : { name: step.name, skus: chosen.skus };
+    r.st.deadlines.monitorEndsAt = iso(startMs + input.monitor.windowMs);
+    delete r.st.confirmation; // an earlier step's, kept on that step
+    delete r.st.monitorEnd;
+    setStage(r, 'monitor');
+    log(r, `step ${step.name} started`, chosen.skus === 'all' ? 'the whole catalogue' : `${chosen.skus.length} SKUs: ${chosen.skus.slice(0, 10).join(', ')}${chosen.skus.length > 10 ? ', ...' : ''}`);
+    const failed = await watchProduction(ro, startMs);
+    step.gates = r.st.gates.production ?? [];
+    if (failed) {
+      Object.assign(step, { state: 'failed', endedAt: iso() });
+      if (!r.abort) rules.gateFailed(r, 'production', `step ${step.name}: ${failed}`, nowMs());
+      return false;
+    }
+    step.state = 'awaiting-confirmation';
+    const confirmed = await confirmInconclusive(ro);
+    if (r.st.confirmation) step.confirmation = r.st.confirmation;
+    if (!confirmed) return false;
+    Object.assign(step, { state: 'passed', endedAt: iso() });
+    log(r, `step ${step.name} passed`);
+  }
+  ro.cohort = undefined;
+  await prefetchDone(r, prefetchChild);
+  return true;
+}
+
+/** Manual promotion: hold in awaiting-promotion for a signed `promote` until the deadline, then roll back. */
+async function awaitPromotion({ r, input }: Rollout, step: CohortStep): Promise<boolean> {
+  const timeoutMs = rules.confirmTimeoutMs(input);
+  r.st.deadlines.promotionDeadline = iso(nowMs() + timeoutMs);
+  step.state = 'awaiting-promotion';
+  setStage(r, 'promotion', 'awaiting-promotion');
+  await recordRollout(r.st);
+  if (!(await condition(() => r.promotion !== undefined || r.abort !== undefined, timeoutMs, { summary: `promote to ${step.name} deadline (${duration(timeoutMs)})` }))) {
+    rules.promotionTimedOut(r, step.name, timeoutMs, nowMs());
+    return false;
+  }
+  if (!r.promotion) return false;
+  step.promotedBy = { by: r.promotion.by, reason: r.promotion.reason, at: iso(r.promotion.at), automatic: false };
+  r.promotion = undefined;
+  r.st.state = 'running';
+  return true;
+}
+
+type PrefetchChild = ChildWorkflowHandle<typeof postDeployPrefetch>;
+
+/** Applies the change set to production and starts the post-deploy prefetch (the plan's deploy hook); startMs: when applied. */
+async function promote(ro: Rollout): Promise<{ startMs: number; child?: PrefetchChild }> {
+  const { r, input } = ro;
+  await applyTo(ro, 'production');
+  const startMs = nowMs();
+  if (!input.monitor.postDeployPrefetch) return { startMs };
+  const child = await startChild(postDeployPrefetch, {
+    workflowId: rolloutPostDeployId(r.st.workflowId),
+    args: [{ environment: 'production', deployId: `rollout-${r.st.release}` }],
+    ...childCancellation(),
+    staticSummary: `post-deploy prefetch after promoting ${r.st.release} to production`,
+  });
+  log(r, 'post-deploy prefetch started', child.workflowId);
+  return { startMs, child };
+}
+
+async function prefetchDone(r: RolloutRun, child: PrefetchChild | undefined): Promise<void> {
+  if (!child) return;
+  await child.result();
+  log(r, 'post-deploy prefetch done');
+}
+
+/** The production watch from startMs: the monitor window, its cycles and checks, the production gates. */
+function watchProduction(ro: Rollout, startMs: number): Promise<string | undefined> {
+  const { windowMs, cycles, checkIntervalMs } = ro.input.monitor;
+  return watch(ro, 'production', { startMs, windowMs, cycles, intervalMs: checkIntervalMs }, ro.input.productionGates ?? ro.input.gates);
+}
+
+/**
+ * A cohort's SKUs assigned for this rollout; the compensation (pushed before the first write, so a
+ * rollback mid-write restores what was written) puts back exactly what they had before.
+ */
+async function assignCohort(ro: Rollout, cohort: string, skus: string[]): Promise<void> {
+  const { r, input } = ro;
+  const ids = { workflowId: r.st.workflowId, release: r.st.release, environment: 'production' as const };
+  if (!ro.compensations.some((c) => c.assignments)) {
+    ro.compensations.unshift({
+      environment: 'production',
+      assignments: true,
+      run: async () => {
+        const back = await restoreCohortAssignments({ ...ids, by: `rollback:${r.abort?.by ?? 'rollout'}`, reason: `rollback of ${r.st.release}: ${r.abort?.reason ?? ''}` });
+        r.st.rollback!.assignments = back;
+        log(r, 'cohort assignments restored', `${back.restored} SKUs back to what they had${back.skipped.length ? `; left (changed since): ${back.skipped.join(', ')}` : ''}`);
+        return true;
+      },
+    });
+  }
+  setStage(r, 'apply-production');
+  const { assigned } = await CancellationScope.nonCancellable(() => assignCohortActivity({ ...ids, cohort, serves: input.cohorts!.serves, skus }));
+  log(r, `assigned ${input.cohorts!.serves} to cohort ${cohort}`, `${assigned.length} SKUs newly assigned, ${skus.length} in the cohort`);
+  await recordRollout(r.st);
 }
 
 /**
@@ -315,6 +440,8 @@ function handleMessages(r: RolloutRun): void {
   setHandler(rollbackSignal, signal('rollback', rules.refuseRollback, rules.requestRollback));
   setHandler(confirmUpdate, update('confirm', rules.refuseConfirm, rules.confirm), { validator: validator(rules.refuseConfirm) });
   setHandler(confirmSignal, signal('confirm', rules.refuseConfirm, rules.confirm));
+  setHandler(promoteUpdate, update('promote', rules.refusePromote, rules.promote), { validator: validator(rules.refusePromote) });
+  setHandler(promoteSignal, signal('promote', rules.refusePromote, rules.promote));
 }
 
 // ---- steps -----------------------------------------------------------------------------------------
@@ -346,11 +473,12 @@ function memo(st: RolloutStatus): void {
 /** Snapshot, apply and push the compensation; once started, an apply finishes even if a rollback arrives. */
 async function applyTo({ r, input, compensations }: Rollout, environment: Environment): Promise<void> {
   setStage(r, environment === 'staging' ? 'apply-staging' : 'apply-production');
-  const keys = Object.keys(input.changes);
+  const toApply = rules.changesFor(input, environment);
+  const keys = Object.keys(toApply);
   const snapshot = await snapshotConfig({ environment, keys });
   await CancellationScope.nonCancellable(async () => {
     // input.changes was parsed by prepareRollout, so its values are the config's typed values.
-    const changes = input.changes as Parameters<Activities['applyConfig']>[0]['changes'];
+    const changes = toApply as Parameters<Activities['applyConfig']>[0]['changes'];
     const applied = await named(`apply ${keys.join(', ')} to ${environment}`).applyConfig({ environment, changes, actor: `rollout:${r.st.release}`, reason: `${r.st.release}: ${r.st.description}` });
     r.st.changes.environments[environment] = {
       snapshot,
@@ -375,7 +503,7 @@ async function applyTo({ r, input, compensations }: Rollout, environment: Enviro
         return true;
       },
     });
-    log(r, `applied to ${environment}`, keys.map((k) => `${k}=${JSON.stringify(input.changes[k])}`).join(', '));
+    log(r, `applied to ${environment}`, keys.map((k) => `${k}=${JSON.stringify(toApply[k])}`).join(', '));
   });
   await recordRollout(r.st);
 }
@@ -415,13 +543,15 @@ async function forecastCycle(ro: Rollout, environment: Environment, label: strin
 }
 
 /** Evaluates the gates over [fromMs, now]; returns why any failed. */
-async function checkGates({ r }: Rollout, environment: Environment, gates: GateSpec[], fromMs: number, baseline?: { from: number; to: number }) {
-  const results = await named(`gates ${environment}: ${gates.map((g) => g.gate).join(', ')}`).evaluateRolloutGates({
+async function checkGates({ r, cohort }: Rollout, environment: Environment, gates: GateSpec[], fromMs: number, baseline?: { from: number; to: number }) {
+  const onCohort = environment === 'production' ? cohort : undefined;
+  const results = await named(`gates ${environment}${onCohort ? ` (cohort ${onCohort.name})` : ''}: ${gates.map((g) => g.gate).join(', ')}`).evaluateRolloutGates({
     release: r.st.release,
     environment,
     gates,
     from: iso(fromMs),
     ...(baseline ? { baselineFrom: iso(baseline.from), baselineTo: iso(baseline.to) } : {}),
+    ...(onCohort ? { cohort: onCohort } : {}),
   });
   r.st.gates[environment] = results;
   log(r, `gates ${environment}: ${overallStatus(results)}`, results.map((g) => `${g.gate} ${g.status}`).join(', '));
@@ -473,6 +603,7 @@ async function rollBack({ r, compensations }: Rollout): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
     for (const c of compensations) {
       if (!(await c.run())) continue;
+      if (c.assignments) continue; // logged by itself; the environment counts as restored with its config
       r.st.rollback!.restored.push(c.environment);
       log(r, `restored ${c.environment}`);
     }

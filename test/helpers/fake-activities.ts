@@ -93,6 +93,26 @@ export function fakeActivities(o: FakeOptions = {}) {
     async releaseKeyClaims() {
       return 0;
     },
+    async compareShadowRuns(a: { environment: string; runIds: string[]; challenger: string }) {
+      log('compareShadowRuns', a);
+      const f = (mape: number) => ({ skus: 20, mape, wape: mape, rmsse: 0.8, outlierCount: 1, outlierMape: 30 });
+      return { champion: 'Prophet', challenger: a.challenger, cycles: a.runIds.length, overall: { champion: f(12), challenger: f(10) }, byClass: {} };
+    },
+    /** Cohorts from a fixed ranking: S01..S09 are outliers, worst first. */
+    async chooseCohort(a: { environment: string; step: { select: string; count?: number }; earlier: string[]; reference?: { runId: string | null; threshold: number } }) {
+      log('chooseCohort', a);
+      const outliers = Array.from({ length: 9 }, (_, i) => `S0${i + 1}`);
+      const picked = a.step.select === 'catalogue' ? 'all' : a.step.select === 'top-outliers' ? outliers.slice(0, a.step.count) : outliers;
+      return { skus: picked === 'all' ? ('all' as const) : [...new Set([...a.earlier, ...picked])].sort(), reference: a.reference ?? { runId: 'reference-run', threshold: 25 } };
+    },
+    async assignCohort(a: { environment: string; skus: string[] }) {
+      log('assignCohort', a);
+      return { assigned: a.skus };
+    },
+    async restoreCohortAssignments(a: { environment: string }) {
+      log('restoreCohortAssignments', a);
+      return { restored: 9, skipped: [] };
+    },
     async prepareRollout({ input }: { input: unknown }) {
       log('prepareRollout', input);
       return parseRolloutInput(input);

@@ -4,7 +4,7 @@ import { forecastTaskQueue } from '../../src/config/task-queues';
 import { planToInput, type PlanOverrides } from '../../src/rollout/input';
 import type { RolloutStatus } from '../../src/rollout/types';
 import { buildWorkflowBundle } from '../../src/workers/worker';
-import { approveSignal, confirmSignal, goSignal, rollbackSignal, statusQuery } from '../../src/workflows/messages';
+import { approveSignal, confirmSignal, goSignal, promoteSignal, rollbackSignal, statusQuery } from '../../src/workflows/messages';
 import { postDeployPrefetch, rollout } from '../../src/workflows';
 import { fakeActivities, type CallRecord } from '../helpers/fake-activities';
 import { holderOf, sign, TEAM } from '../helpers/signers';
@@ -182,7 +182,7 @@ test('P3: 7-day validation with a daily cycle and daily checks, gates at the rig
   const fakes = fakeActivities();
   let historyEvents = 0;
   const status = await withWorkers(fakes, async (tq) => {
-    const h = await start(tq, 'v19.3-hybrid-ml');
+    const h = await start(tq, 'v19.3-hybrid-ml', { cohorts: false });
     await untilState(h, 'awaiting-approval');
     await signOffAndGo(h, (await h.query(statusQuery)).approvals.required);
     const result = await h.result();
@@ -210,7 +210,7 @@ test('P3: the post-completion guard falls back by itself when a later run breach
   const promotedAt = () => fakes.calls.find((c) => c.name === 'applyConfig' && (c.input as { environment: string }).environment === 'production')?.at;
   const fakes = fakeActivities({ hybridMape: ({ environment, at }) => (environment === 'production' && at - (promotedAt() ?? at) > (24 + 72) * H ? 27 : 10) });
   const status = await withWorkers(fakes, async (tq) => {
-    const h = await start(tq, 'v19.3-hybrid-ml');
+    const h = await start(tq, 'v19.3-hybrid-ml', { cohorts: false });
     await untilState(h, 'awaiting-approval');
     await signOffAndGo(h, (await h.query(statusQuery)).approvals.required);
     return h.result().catch(async () => h.query(statusQuery));
@@ -221,6 +221,45 @@ test('P3: the post-completion guard falls back by itself when a later run breach
   const breachHour = (Date.parse(status.rollback!.requestedAt) - Date.parse(status.changes.environments.production!.appliedAt)) / H;
   expect(breachHour).toBeGreaterThan(24 + 72);
   expect(breachHour).toBeLessThanOrEqual(24 + 78); // the first 6-hourly guard check after the breach
+}, 120_000);
+
+test('P3 in cohort steps: top 5 outliers, every flagged outlier, then the catalogue; 24 h each, a signed promote between', async () => {
+  const fakes = fakeActivities();
+  const status = await withWorkers(fakes, async (tq) => {
+    const h = await start(tq, 'v19.3-hybrid-ml', { guard: '0' });
+    await untilState(h, 'awaiting-approval');
+    await signOffAndGo(h, (await h.query(statusQuery)).approvals.required);
+    for (const next of ['flagged-outliers', 'catalogue']) {
+      await untilState(h, 'awaiting-promotion');
+      expect((await h.query(statusQuery)).steps!.find((x) => x.state === 'awaiting-promotion')!.name).toBe(next);
+      await env.sleep('5 hours'); // someone looks at the step's figures, then promotes
+      await h.signal(promoteSignal, sign(h.workflowId, 'promote', { by: 'lee', reason: `step passed, on to ${next}` }, TEAM.lee));
+    }
+    return h.result();
+  });
+  expect(status.state).toBe('completed');
+  expect(status.steps!.map((x) => [x.name, x.state, x.skus === 'all' ? 'all' : x.skus.length])).toEqual([
+    ['top-5-outliers', 'passed', 5],
+    ['flagged-outliers', 'passed', 9],
+    ['catalogue', 'passed', 'all'],
+  ]);
+  expect(status.steps![0].promotedBy).toMatchObject({ by: 'rollout', automatic: true });
+  expect(status.steps![1].promotedBy).toMatchObject({ by: 'lee', automatic: false, reason: 'step passed, on to flagged-outliers' });
+  // Staging keeps serving what it serves (the hybrid is the shadow challenger); production gets the change set at the catalogue step.
+  const applied = fakes.calls.filter((c) => c.name === 'applyConfig').map((c) => c.input as { environment: string; changes: Record<string, unknown> });
+  expect(applied.map((a) => [a.environment, 'ENABLE_HYBRID_FORECASTING' in a.changes])).toEqual([['staging', false], ['production', true]]);
+  // Each step watched 24 h, then held for promote (found within half an hour, plus the 5 h).
+  const [step1, step2] = hoursOf(fakes.calls, 'assignCohort', 'production');
+  const step3 = hoursOf(fakes.calls, 'applyConfig', 'production')[0];
+  for (const gap of [step2 - step1, step3 - step2]) {
+    expect(gap).toBeGreaterThanOrEqual(29);
+    expect(gap).toBeLessThanOrEqual(29.6);
+  }
+  // The outlier gates of a cohort step are measured on its cohort too; the catalogue step's on the catalogue.
+  const cohortsOfChecks = fakes.calls
+    .filter((c) => c.name === 'evaluateRolloutGates' && (c.input as { environment: string }).environment === 'production')
+    .map((c) => (c.input as { cohort?: { name: string } }).cohort?.name ?? 'catalogue');
+  expect([...new Set(cohortsOfChecks)]).toEqual(['top-5-outliers', 'flagged-outliers', 'catalogue']);
 }, 120_000);
 
 test('postDeployPrefetch: the 2-minute durable timer, then the prefetch child', async () => {

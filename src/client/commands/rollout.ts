@@ -14,12 +14,12 @@ import { planToInput, formatDuration, type PlanOverrides } from '../../rollout/i
 import type { Environment, GateResult, RolloutStatus } from '../../rollout/types';
 import type { PolicyFigures, ShadowComparison } from '../../rollout/shadow';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import { approveUpdate, confirmUpdate, goUpdate, noGoUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
+import { approveUpdate, confirmUpdate, goUpdate, noGoUpdate, promoteUpdate, rollbackUpdate, statusQuery } from '../../workflows/messages';
 import { overrideLine } from '../../workflows/rollout-details';
 import { connectTemporal, resolveInfra, withDatabase } from '../services';
 import { startRollout } from '../starters';
 
-/** `neuro rollout start|status|approve|go|no-go|confirm|rollback`: a thin client of the `rollout` workflow. */
+/** `neuro rollout start|status|approve|go|no-go|confirm|promote|rollback`: a thin client of the `rollout` workflow. */
 
 
 type Out = (line: string) => void;
@@ -53,6 +53,8 @@ export async function rolloutStart(o: StartOptions, out: Out = stdout): Promise<
       `gates: ${input.gates.map((g) => `${g.gate} ${g.comparator} ${g.threshold}`).join(', ')}`,
   );
   for (const o of input.overrides ?? []) out(`  gate override: ${overrideLine(o)}`);
+  if (input.validation.shadow) out(`  shadow A/B in staging: challenger ${input.validation.shadow.challenger} beside what serves, every validation cycle`);
+  if (input.cohorts) out(`  production in cohort steps (${input.cohorts.promotion} promotion), each watched ${formatDuration(input.monitor.windowMs)}: ${input.cohorts.steps.map((s) => s.name).join(' -> ')}`);
   out(`  sign-offs: ${input.signOffs.join(', ')}; approval timeout ${formatDuration(input.approvalTimeoutMs)}; monitor ${formatDuration(input.monitor.windowMs)}`);
   out(`Follow it with: neuro rollout status ${input.release}`);
 }
@@ -110,6 +112,19 @@ function shadowLines(sh: ShadowComparison): string[] {
   return lines;
 }
 
+/** A cohort rollout's production steps: cohort, state, who promoted, gates on the cohort and the catalogue. */
+function stepLines(s: RolloutStatus): string[] {
+  const ref = s.cohortReference;
+  const lines = [`  cohort steps${ref ? ` (chosen from backtest ${ref.runId ?? 'none'}, outliers: MAPE > ${ref.threshold}%)` : ''}:`];
+  for (const st of s.steps ?? []) {
+    const skus = st.skus === 'all' ? 'the whole catalogue' : `${st.skus.length} SKUs${st.skus.length ? `: ${st.skus.slice(0, 8).join(', ')}${st.skus.length > 8 ? ', ...' : ''}` : ''}`;
+    const by = st.promotedBy ? `; promoted by ${st.promotedBy.by}${st.promotedBy.automatic ? ' (automatic)' : ''}` : '';
+    lines.push(`    ${st.name.padEnd(18)} ${st.state.toUpperCase().padEnd(21)} ${skus}${st.startedAt ? `; started ${st.startedAt}` : ''}${by}${st.note ? `; ${st.note}` : ''}`);
+    for (const g of st.gates) lines.push(`      ${gateLine(g).trim()}`);
+  }
+  return lines;
+}
+
 export function formatStatus(s: RolloutStatus, live: LiveRow[] = [], reverts: RevertRow[] = []): string[] {
   const lines = [`${s.release}: stage ${s.stage}, state ${s.state}${s.plan ? ` (plan ${s.plan})` : ''}, author ${s.author}`];
   lines.push(`  changes: ${Object.entries(s.changes.requested).map(([k, v]) => `${k}=${v}`).join(', ')}`);
@@ -140,6 +155,7 @@ export function formatStatus(s: RolloutStatus, live: LiveRow[] = [], reverts: Re
     );
   }
   if (s.shadow) lines.push(...shadowLines(s.shadow));
+  if (s.steps) lines.push(...stepLines(s));
   const d = s.deadlines;
   if (s.state === 'awaiting-approval' && d.approvalDeadline) lines.push(`  approval deadline: ${d.approvalDeadline} (then NO-GO)`);
   if (s.stage === 'soak' || s.stage === 'validate') lines.push(`  soak ends: ${d.soakEndsAt}`);
@@ -148,6 +164,10 @@ export function formatStatus(s: RolloutStatus, live: LiveRow[] = [], reverts: Re
     lines.push(
       `  awaiting confirmation: production gates inconclusive (${s.monitorEnd?.inconclusive.join(', ')}); \`neuro rollout confirm ${s.release} --by WHO --reason WHY\` or rollback by ${d.confirmDeadline} (then rollback)`,
     );
+  }
+  if (s.state === 'awaiting-promotion') {
+    const next = s.steps?.find((x) => x.state === 'awaiting-promotion');
+    lines.push(`  awaiting promotion to ${next?.name}: \`neuro rollout promote ${s.release} --by WHO --key FILE --reason WHY\` or rollback by ${d.promotionDeadline} (then rollback)`);
   }
   for (const r of s.rejected.slice(-3)) lines.push(`  refused ${r.message}: ${r.reason}`);
   lines.push('  recent:', ...s.timeline.slice(-5).map((t) => `    ${t.at} ${t.event}${t.detail ? ` — ${t.detail}` : ''}`));
@@ -240,6 +260,11 @@ export async function rolloutNoGo(release: string, o: Signed & { by: string; rea
 
 export async function rolloutRollback(release: string, o: Signed & { by: string; reason: string }, out: Out = stdout): Promise<void> {
   await send(release, rollbackUpdate, { by: o.by, reason: o.reason }, o.key, out);
+}
+
+/** Starts the next cohort step of a rollout held in awaiting-promotion, on the record. */
+export async function rolloutPromote(release: string, o: Signed & { by: string; reason: string }, out: Out = stdout): Promise<void> {
+  await send(release, promoteUpdate, { by: o.by, reason: o.reason }, o.key, out);
 }
 
 /** Releases a rollout held in awaiting-confirmation (production gates inconclusive), on the record. */
