@@ -91,6 +91,8 @@ interface Rollout {
   shadowRuns: string[];
   /** The cohort step being watched: its outlier gates are measured on these SKUs too. */
   cohort?: { name: string; skus: string[] };
+  /** The cohort step being watched (its production cycles are named after it). */
+  step?: string;
 }
 
 export async function rollout(raw: RolloutInput): Promise<RolloutStatus> {
@@ -211,6 +213,7 @@ async function cohortSteps(ro: Rollout): Promise<boolean> {
     step.promotedBy ??= { by: 'rollout', reason: i === 0 ? 'GO' : 'the previous step passed (automatic promotion)', at: iso(startMs), automatic: true };
     Object.assign(step, { state: 'running', startedAt: iso(startMs) });
     ro.cohort = chosen.skus === 'all' ? undefined : { name: step.name, skus: chosen.skus };
+    ro.step = step.name;
     r.st.deadlines.monitorEndsAt = iso(startMs + input.monitor.windowMs);
     delete r.st.confirmation; // an earlier step's, kept on that step
     delete r.st.monitorEnd;
@@ -586,7 +589,7 @@ async function watch(ro: Rollout, environment: Environment, w: WatchPlan, gates:
     }
     if (step.kind === 'cycle') {
       pos.cyclesDone = step.n;
-      await forecastCycle(ro, environment, `${environment === 'staging' ? 'validation' : 'monitor'}-cycle-${step.n}`, environment === 'staging');
+      await forecastCycle(ro, environment, `${environment === 'staging' ? 'validation' : (ro.step ?? 'monitor')}-cycle-${step.n}`, environment === 'staging');
     }
     const failed = await checkAll(ro, environment, gates, w.startMs, baseline);
     if (failed) return failed;
