@@ -13,7 +13,7 @@ import { rolloutCycleId } from '../../src/workflows/ids';
 import { promoteSignal, promoteUpdate, rollbackSignal, statusQuery } from '../../src/workflows/messages';
 import { testTemporalAddress } from '../helpers/env';
 import { rosterTeam, sign, signedRollback, signOffAndGo, TEAM } from '../helpers/signers';
-import { RUN_DATE, startStack, type Stack } from './forecast-run.helpers';
+import { recordHistory, RUN_DATE, startStack, type Stack } from './forecast-run.helpers';
 import { rehearsal, start, untilStatus, type RolloutHandle } from './rollout.helpers';
 
 /**
@@ -108,6 +108,7 @@ test('the steps run in order on the right SKUs, promoted by a signed update and 
   const payload = sign(h.workflowId, 'promote', { by: 'lee', reason: 'flagged outliers fine; whole catalogue' }, TEAM.lee);
   await run(TEMPORAL, ['workflow', 'signal', '--address', testTemporalAddress(), '--workflow-id', h.workflowId, '--name', 'promote', '--input', JSON.stringify(payload)]);
   const done: RolloutStatus = await h.result();
+  await recordHistory('rollout-cohorts', h);
   expect(done.state).toBe('completed');
   expect(done.steps!.map((x) => [x.name, x.state])).toEqual([['top-5-outliers', 'passed'], ['flagged-outliers', 'passed'], ['catalogue', 'passed']]);
   expect(done.steps![2]).toMatchObject({ skus: 'all', promotedBy: { by: 'lee', reason: 'flagged outliers fine; whole catalogue' } });
@@ -147,6 +148,7 @@ test('a rollback in step 2 restores exactly the assignments there were; later ch
 
   await h.signal(rollbackSignal, signedRollback(h.workflowId, 'step 2 looks wrong'));
   const done: RolloutStatus = await h.result();
+  await recordHistory('rollout-cohort-rollback', h);
   expect(done.state).toBe('rolled-back');
   expect(done.steps!.map((x) => x.state)).toEqual(['passed', 'running', 'pending']);
   expect(done.rollback).toMatchObject({ restored: ['staging'], assignments: { skipped: [changedLater] } });
