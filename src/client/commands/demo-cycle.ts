@@ -12,13 +12,11 @@ import type { SignedKind } from '../../rollout/signoff';
 import { renderCycleReport } from '../html-report';
 import { shadowFigures } from '../../ops/report';
 import type { ShadowComparison } from '../../rollout/shadow';
-import { ensureLocalRoster, LOCAL_KEYS_DIR } from '../local-roster';
-import { readKeyFile } from './rollout';
 import { STATE_DIR } from '../services';
 import type { DemoContext, DemoStep } from './demo';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import { startPostDeployPrefetch, startPrefetch, startRollout } from '../starters';
-import { hybridStep } from './demo-hybrid';
+import { hybridStep, localSigners } from './demo-hybrid';
 import { describePrefetch } from './prefetch';
 import { applySchedules } from './schedules';
 import { formatTraffic, replayTraffic } from './traffic';
@@ -139,12 +137,7 @@ const rolloutStep: DemoStep = {
     // The plan's own gates: the 700-SKU catalogue meets them, so no `--gate` override (which would be recorded) is needed.
     ctx.log(`  gates: the plan's own (${input.gates.map((g) => `${g.gate} ${g.comparator} ${g.threshold}`).join(', ')}); no --gate overrides`);
     // Sign-offs are signed: a local roster (one demo approver per plan role, keys in .neuro/keys/).
-    const roster = await ensureLocalRoster(s.pool);
-    if (roster.added.length) ctx.log(`  approvers roster: added ${roster.added.join(', ')} (keys in ${LOCAL_KEYS_DIR})`);
-    const keyOf = (role: string) => {
-      const a = roster.approvers.find((x) => x.role === role)!;
-      return { by: a.name, key: readKeyFile(a.keyFile) };
-    };
+    const keyOf = await localSigners(s.pool, ctx.log);
     await startRollout(client, input, s.infra.taskQueue);
     const handle = client.workflow.getHandle(rolloutWorkflowId(release));
     const sign = <P extends object>(kind: SignedKind, p: P, key: KeyObject) => signPayload({ kind, release, workflowId: handle.workflowId }, p, key);

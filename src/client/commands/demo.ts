@@ -253,8 +253,11 @@ const summaryStep: DemoStep = {
     ctx.log(`  peak memory ${r.peakMemoryPct.toFixed(2)}% of the memory limit; MAPE ${pct(r.mape)}; outlier SKUs ${r.outlierCount}`);
     const rollout = ctx.report.rollout as { release: string; state: string } | undefined;
     if (rollout) ctx.log(`  rollout ${rollout.release}: ${rollout.state}; schedules forecast-daily, prefetch-morning-peak, prefetch-afternoon-peak in place`);
-    const hybrid = ctx.report.hybrid as { release: string; state: string; rollback?: { automatic: boolean; reason: string } } | undefined;
-    if (hybrid) ctx.log(`  rollout ${hybrid.release}: ${hybrid.state}${hybrid.rollback ? ` (${hybrid.rollback.automatic ? 'automatic' : 'manual'}: ${hybrid.rollback.reason})` : ''}`);
+    type Ended = { release: string; state: string; rollback?: { automatic: boolean; reason: string } };
+    const hybrid = ctx.report.hybrid as (Ended & { steps?: { name: string; state: string }[]; fallback?: Ended }) | undefined;
+    const ended = (h: Ended) => `rollout ${h.release}: ${h.state}${h.rollback ? ` (${h.rollback.automatic ? 'automatic' : 'manual'}: ${h.rollback.reason})` : ''}`;
+    if (hybrid) ctx.log(`  ${ended(hybrid)}; cohort steps ${hybrid.steps?.map((x) => `${x.name} ${x.state}`).join(', ')}`);
+    if (hybrid?.fallback) ctx.log(`  ${ended(hybrid.fallback)}`);
     if (ctx.report.htmlReport) ctx.log(`  charts: file://${ctx.report.htmlReport}`);
     if (ctx.webUi) {
       ctx.log(`  Temporal Web UI: ${ctx.webUi}`);
