@@ -13,6 +13,7 @@ const OUTCOME: Record<string, string> = {
   running: 'in progress',
   'awaiting-approval': 'awaiting approval',
   'awaiting-confirmation': 'awaiting confirmation (production gates inconclusive)',
+  'awaiting-promotion': 'awaiting promotion to the next cohort step',
 };
 
 const v = (x: ConfigValue | null | undefined) => (x === null || x === undefined ? '(default)' : String(x));
@@ -88,6 +89,7 @@ export function renderPostDeploymentReport(s: RolloutStatus): string {
     if (!g) continue;
     out.push(`### ${e === 'staging' ? 'Staging validation' : 'Production monitoring'}`, '', ...gateTable(g), '');
   }
+  if (s.steps) out.push(...stepsSection(s));
   out.push('## Sign-offs and decision', '');
   out.push(`Required: ${s.approvals.required.join(', ') || 'none'}${s.approvals.missing.length ? ` — missing: ${s.approvals.missing.join(', ')}` : ''}`, '');
   for (const a of s.approvals.received) out.push(`- ${a.role}: ${a.by} at ${a.at}${a.comment ? ` — ${a.comment}` : ''}`);
@@ -114,6 +116,9 @@ export function renderPostDeploymentReport(s: RolloutStatus): string {
       `- Restored: ${s.rollback.restored.join(', ') || 'nothing (no environment had been changed)'} in ${dur(s.rollback.durationMs)}`,
       // Compare-and-set: keys someone else changed after the release were left as they were.
       ...(s.conflicts ?? []).map((c) => `- Not restored (conflict): ${conflictText(c)}`),
+      ...(s.rollback.assignments
+        ? [`- Cohort assignments restored: ${s.rollback.assignments.restored} SKUs${s.rollback.assignments.skipped.length ? `; left as changed since: ${s.rollback.assignments.skipped.join(', ')}` : ''}`]
+        : []),
       '',
     );
   }
@@ -132,6 +137,21 @@ export function renderPostDeploymentReport(s: RolloutStatus): string {
     for (const r of s.rejected) out.push(`- ${r.at} ${r.message}: ${r.reason}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** A cohort rollout's production steps: cohort, state, who promoted, the gates on the cohort. */
+function stepsSection(s: RolloutStatus): string[] {
+  const ref = s.cohortReference;
+  const out = ['## Cohort steps', '', `Cohorts chosen from backtest \`${ref?.runId ?? 'n/a'}\` (outliers: MAPE > ${ref?.threshold ?? 'n/a'}%).`, ''];
+  out.push('| Step | SKUs | State | Started | Promoted by | Gates |', '|------|------|-------|---------|-------------|-------|');
+  for (const st of s.steps ?? []) {
+    const skus = st.skus === 'all' ? 'whole catalogue' : `${st.skus.length}${st.skus.length ? `: ${st.skus.slice(0, 10).join(', ')}${st.skus.length > 10 ? ', ...' : ''}` : ''}`;
+    const gates = st.gates.map((g) => `${g.gate}${g.cohort ? ' (cohort)' : ''} ${g.status} ${num(g.measured, g.unit)}`).join('; ');
+    const by = st.promotedBy ? `${st.promotedBy.by}${st.promotedBy.automatic ? ' (automatic)' : `: ${st.promotedBy.reason}`}` : '';
+    out.push(`| ${st.name} | ${cell(skus)} | ${st.state}${st.note ? ` (${cell(st.note)})` : ''} | ${st.startedAt ?? ''} | ${cell(by)} | ${cell(gates)} |`);
+  }
+  out.push('');
+  return out;
 }
 
 /** The whole CHANGELOG_ops.md from entries newest first. */

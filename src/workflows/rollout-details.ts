@@ -30,6 +30,8 @@ export function rolloutDetails(st: RolloutStatus): string {
   if (st.state === 'awaiting-confirmation' && st.monitorEnd) {
     lines.push(`monitoring ended with gates inconclusive: ${st.monitorEnd.inconclusive.join(', ')}; waiting for **confirm** (by, reason) or rollback`);
   }
+  if (st.steps) lines.push(`cohort steps: ${st.steps.map((x) => `${x.name} ${x.state}${Array.isArray(x.skus) && x.skus.length ? ` (${x.skus.length} SKUs)` : ''}`).join(' -> ')}`);
+  if (st.state === 'awaiting-promotion') lines.push(`step passed; waiting for a signed **promote** (by, reason) to ${st.steps?.find((x) => x.state === 'awaiting-promotion')?.name ?? 'the next step'}, or rollback`);
   if (st.monitorEnd?.allowedInconclusive.length) lines.push(`inconclusive, allowed by the plan (mustHaveData: false): ${st.monitorEnd.allowedInconclusive.join(', ')}`);
   if (st.confirmation) lines.push(`confirmed by ${st.confirmation.by}: ${st.confirmation.reason} (accepting inconclusive: ${st.confirmation.acceptedInconclusive?.join(', ') || 'none'})`);
   const d = st.deadlines;
@@ -42,7 +44,9 @@ export function rolloutDetails(st: RolloutStatus): string {
           ? d.monitorEndsAt && `monitoring ends ${d.monitorEndsAt}`
           : st.stage === 'confirmation'
             ? d.confirmDeadline && `confirm deadline ${d.confirmDeadline} (then rollback)`
-            : undefined;
+            : st.stage === 'promotion'
+              ? d.promotionDeadline && `promote deadline ${d.promotionDeadline} (then rollback)`
+              : undefined;
   if (deadline) lines.push(deadline);
   if (st.rollback) lines.push(`rollback (${st.rollback.automatic ? 'automatic' : `by ${st.rollback.by}`}): ${st.rollback.reason}`);
   return lines.join('\n\n');

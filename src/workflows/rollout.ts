@@ -149,7 +149,7 @@ async function pipeline(ro: Rollout, raw: RolloutInput): Promise<void> {
   const startedMs = nowMs();
   if (input.gates.some((g) => g.baselineFactor !== undefined) && input.validation.baselineCycles > 0) {
     setStage(r, 'baseline');
-    for (let i = 1; i <= input.validation.baselineCycles; i++) await forecastCycle(ro, 'staging', `baseline-cycle-${i}`);
+    for (let i = 1; i <= input.validation.baselineCycles; i++) await forecastCycle(ro, 'staging', `baseline-cycle-${i}`, 'baseline');
   }
 
   await applyTo(ro, 'staging');
@@ -525,15 +525,16 @@ function childCancellation() {
  * One forecastRun child (and in staging, for a prefetch change, a prefetch child after it). A
  * validation cycle of a rollout with a shadow A/B also forecasts the challenger, then compares.
  */
-async function forecastCycle(ro: Rollout, environment: Environment, label: string, validation = false): Promise<void> {
+async function forecastCycle(ro: Rollout, environment: Environment, label: string, kind: 'baseline' | 'validation' | 'monitor' = 'monitor'): Promise<void> {
   const { r, input } = ro;
   const id = rolloutCycleId(r.st.workflowId, environment, label);
   log(r, `${label} started`, `forecastRun ${id}`);
   const staticSummary = `${label} of rollout ${r.st.release} (${environment})`;
-  const shadow = validation ? input.validation.shadow : undefined;
+  // The baseline does the validation cycles' work (the challenger too), so duration gates compare like with like.
+  const shadow = kind !== 'monitor' ? input.validation.shadow : undefined;
   const args = { environment, trigger: 'rollout', ...(input.validation.forecast ?? {}), ...(shadow ? { shadow: shadow.challenger } : {}) };
   await executeChild(forecastRun, { workflowId: id, args: [args], ...childCancellation(), staticSummary });
-  if (shadow) {
+  if (shadow && kind === 'validation') {
     ro.shadowRuns.push(id);
     r.st.shadow = await compareShadowRuns({ environment, runIds: ro.shadowRuns, challenger: shadow.challenger });
     const { champion, challenger } = r.st.shadow.overall;
@@ -589,7 +590,7 @@ async function watch(ro: Rollout, environment: Environment, w: WatchPlan, gates:
     }
     if (step.kind === 'cycle') {
       pos.cyclesDone = step.n;
-      await forecastCycle(ro, environment, `${environment === 'staging' ? 'validation' : (ro.step ?? 'monitor')}-cycle-${step.n}`, environment === 'staging');
+      await forecastCycle(ro, environment, `${environment === 'staging' ? 'validation' : (ro.step ?? 'monitor')}-cycle-${step.n}`, environment === 'staging' ? 'validation' : 'monitor');
     }
     const failed = await checkAll(ro, environment, gates, w.startMs, baseline);
     if (failed) return failed;
