@@ -70,14 +70,12 @@ export function nelderMead(f: (x: Float64Array) => number, x0: Float64Array, low
   }
   const fs = simplex.map(f);
   const order = Array.from({ length: n + 1 }, (_, i) => i);
-  let best = 0;
   const towards = (from: Float64Array, to: Float64Array, t: number): Float64Array => clamp(from.map((v, i) => v + t * (to[i] - v)));
   for (let iter = 0; iter < 1000; iter++) {
     const mean = fs.reduce((a, b) => a + b, 0) / fs.length;
     if (Math.sqrt(fs.reduce((a, v) => a + (v - mean) * (v - mean), 0) / fs.length) < 1e-4) break;
     order.sort((a, b) => fs[a] - fs[b] || a - b);
-    best = order[0];
-    const worst = order[n], second = order[n - 1];
+    const best = order[0], worst = order[n], second = order[n - 1];
     // all vertices summed, then the worst taken off (the reference's rounding)
     const centroid = new Float64Array(n);
     for (let j = 0; j <= n; j++) for (let i = 0; i < n; i++) centroid[i] += simplex[j][i];
