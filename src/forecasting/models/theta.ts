@@ -30,25 +30,30 @@ function regression(y: Float64Array): { an: number; bn: number } {
   return { an: mean - ((n + 1) * bn) / 2, bn };
 }
 
-/** The one-step forecast made at step i from the SES level before it (the theta line's state). */
-const stepForecast = (level: number, i: number, alpha: number, an: number, bn: number): number =>
-  level + (1 - 1 / THETA) * (an * Math.pow(1 - alpha, i) + (bn * (1 - Math.pow(1 - alpha, i + 1))) / alpha);
+/**
+ * The one-step forecast made at step i from the SES level before it (the theta line's state), with
+ * q = (1 - alpha)^i passed in: the reference raises 1 - alpha to the power i at every step, a
+ * running product is the same to about 1e-13 and several times faster.
+ */
+const stepForecast = (level: number, q: number, alpha: number, an: number, bn: number): number =>
+  level + (1 - 1 / THETA) * (an * q + (bn * (1 - q * (1 - alpha))) / alpha);
 
 /**
  * Runs the model over y: the objective (sum of squared one-step errors from the 4th on, over the
- * mean absolute value) and the SES level after the last observation.
+ * mean absolute value meanAbs) and the SES level and (1 - alpha)^n after the last observation.
  */
-function thetaPass(y: Float64Array, l0: number, alpha: number, an: number, bn: number): { sse: number; level: number } {
+function thetaPass(y: Float64Array, l0: number, alpha: number, an: number, bn: number, meanAbs: number): { sse: number; level: number; q: number } {
   const n = y.length;
-  let level = alpha * y[0] + (1 - alpha) * l0;
-  let sse = 0, absSum = Math.abs(y[0]);
+  const c = 1 - alpha;
+  let level = alpha * y[0] + c * l0;
+  let sse = 0, q = 1;
   for (let i = 1; i < n; i++) {
-    const e = y[i] - stepForecast(level, i, alpha, an, bn);
+    q *= c;
+    const e = y[i] - stepForecast(level, q, alpha, an, bn);
     if (i >= 3) sse += e * e;
-    level = alpha * y[i] + (1 - alpha) * level;
-    absSum += Math.abs(y[i]);
+    level = alpha * y[i] + c * level;
   }
-  return { sse: sse / Math.max(absSum / n, 1e-10), level };
+  return { sse: sse / Math.max(meanAbs, 1e-10), level, q };
 }
 
 /**
@@ -186,17 +191,21 @@ export function thetaForecast(y: Float64Array, m: number, h: number): Float64Arr
     x = y.map((v, t) => (multiplicative ? v / s[t % m] : v - s[t % m]));
   }
   const { an, bn } = regression(x);
+  let absSum = 0;
+  for (let i = 0; i < n; i++) absSum += Math.abs(x[i]);
+  const meanAbs = absSum / n;
   const par = nelderMead(
-    (p) => thetaPass(x, p[0], p[1], an, bn).sse,
+    (p) => thetaPass(x, p[0], p[1], an, bn, meanAbs).sse,
     Float64Array.of(x[0] / 2, 0.5),
     Float64Array.of(-1e10, 0.1),
     Float64Array.of(1e10, 0.99),
   );
   const alpha = par[1];
-  let level = thetaPass(x, par[0], alpha, an, bn).level;
+  let { level, q } = thetaPass(x, par[0], alpha, an, bn, meanAbs);
   const out = new Float64Array(h);
   for (let j = 0; j < h; j++) {
-    const f = stepForecast(level, n + j, alpha, an, bn);
+    q *= 1 - alpha;
+    const f = stepForecast(level, q, alpha, an, bn);
     level = alpha * f + (1 - alpha) * level;
     out[j] = season ? (multiplicative ? f * season[(n + j) % m] : f + season[(n + j) % m]) : f;
   }
