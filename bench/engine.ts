@@ -89,6 +89,12 @@ async function main(): Promise<void> {
     ours[m] = timeModel(m, cat);
     log(`  ours ${m}: ${Math.round(ours[m]).toLocaleString()} series/s`);
   }
+  // Theta: ours only (bench/statsforecast_speed.py times the models above), on the first 5,000 SKUs
+  const thetaSub = cat.slice(0, 5000);
+  gc();
+  timeModel('Theta', thetaSub.slice(0, 200));
+  ours.Theta = timeModel('Theta', thetaSub);
+  log(`  ours Theta (${thetaSub.length} SKUs): ${Math.round(ours.Theta).toLocaleString()} series/s`);
   const prophetFile = join(__dirname, '../src/forecasting/models/prophet.ts');
   if (existsSync(prophetFile)) {
     const sub = cat.slice(0, prophetSkus);
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
     if (Number.isNaN(sink)) log(`  (note: ${model} produced NaN forecasts)`);
     return sub.length / cpuSeconds(t);
   };
-  for (const m of ['SESOptimized', 'CrostonSBA', 'TSB', 'IMAPA', 'Prophet', 'Ensemble'] as ModelName[]) {
+  for (const m of ['SESOptimized', 'CrostonSBA', 'TSB', 'IMAPA', 'Theta', 'Prophet', 'Ensemble'] as ModelName[]) {
     const sub = cat.slice(0, m === 'Prophet' || m === 'Ensemble' ? prophetSkus : intervalSkus);
     gc();
     served(m, sub.slice(0, 100), [80, 95]); // warm-up (JIT)

@@ -93,9 +93,9 @@ const fmt = (x: number): string => (Number.isFinite(x) ? String(Math.round(x * 1
  *  - backtest-best: the candidate with the lowest holdout MAE (same ranking as WAPE on one SKU)
  *    over the last validationWindows x horizon periods; sbc when the history is too short.
  *  - class-best: the model (or the combination, served as an Ensemble) of the SKU's demand class in
- *    classModels (chosen on the catalogue by chooseClassModels), else CLASS_DEFAULTS; Prophet, or a
- *    chosen combination with Prophet, falls back to SESOptimized on a history shorter than
- *    PROPHET_MIN_HISTORY.
+ *    classModels (chosen on the catalogue by chooseClassModels), else CLASS_DEFAULTS; Prophet or
+ *    Theta, or a chosen combination with either, falls back to SESOptimized on a history shorter
+ *    than PROPHET_MIN_HISTORY.
  * hybridEnabled = false short-circuits all of them to Prophet.
  */
 export function selectModel(series: SeriesInput, options: Partial<SelectionOptions> = {}, ctx: SelectionContext = {}): Selection {
@@ -115,8 +115,10 @@ export function selectModel(series: SeriesInput, options: Partial<SelectionOptio
       const chosen = o.classModels?.[demandClass];
       const spec = chosen ?? CLASS_DEFAULTS[demandClass];
       const why = `${demandClass} (ADI ${fmt(stats.adi)}, CV² ${fmt(stats.cv2)}): ${chosen ? `${classModelLabel(spec)} chosen for the class by backtest` : 'class default'}`;
-      const withProphet = spec === 'Prophet' || (typeof spec !== 'string' && spec.members.includes('Prophet'));
-      if (withProphet && stats.n < PROPHET_MIN_HISTORY) return { model: 'SESOptimized', params: base, demandClass, reason: `${why}, too short for Prophet` };
+      // Prophet and Theta (fewer than 4 points) need a longer history than the others
+      const long = (m: ModelName) => m === 'Prophet' || m === 'Theta';
+      const needsLong = typeof spec === 'string' ? long(spec) : spec.members.some(long);
+      if (needsLong && stats.n < PROPHET_MIN_HISTORY) return { model: 'SESOptimized', params: base, demandClass, reason: `${why}, too short for ${classModelLabel(spec)}` };
       if (typeof spec !== 'string') return { model: 'Ensemble', params: { ...base, members: spec.members, combine: spec.combine }, demandClass, reason: why };
       return { model: spec, params: paramsFor(spec, o, base), demandClass, reason: why };
     }
@@ -219,7 +221,7 @@ export interface ClassSelectionOptions {
   selection?: Partial<SelectionOptions>;
 }
 
-export const CLASS_CANDIDATES: readonly ModelName[] = [...DEFAULT_CANDIDATES, 'Ensemble'];
+export const CLASS_CANDIDATES: readonly ModelName[] = [...DEFAULT_CANDIDATES, 'Theta', 'Ensemble'];
 
 /**
  * One (SKU, window) of a class: its M5 scale, actuals and every single candidate's forecast; `late`
@@ -301,10 +303,17 @@ export function chooseClassModels(catalogue: Iterable<SeriesInput>, opts: ClassS
   return out;
 }
 
+/** Standard error of the mean of xs (sample standard deviation over sqrt(n)). */
+function standardError(xs: readonly number[]): number {
+  const g = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - g) * (x - g), 0) / (xs.length - 1) / xs.length);
+}
+
 /**
  * Nested windows: the candidate is picked by pickWithGuard on the earlier half of every SKU's
- * windows and kept only if it also beats the default on average over the later half, which took
- * no part in picking it; else the default. The figures reported are over all pairs.
+ * windows and kept only if it also beats the default over the later half, which took no part in
+ * picking it, by more than one standard error of that margin; else the default. The figures
+ * reported are over all pairs.
  */
 export function pickNested(dflt: ModelName, choices: readonly ClassModel[], scores: readonly number[][], early: readonly number[], late: readonly number[]): ClassChoice {
   const on = (r: readonly number[], idx: readonly number[]) => idx.map((i) => r[i]);
@@ -312,13 +321,14 @@ export function pickNested(dflt: ModelName, choices: readonly ClassModel[], scor
   const base = d >= 0 ? scores[d] : [];
   const picked = pickWithGuard(dflt, choices, scores.map((r) => on(r, early)));
   const k = choices.indexOf(picked.chosen);
-  const confirmed = k !== d && late.length > 0 && mean(on(base, late)) - mean(on(scores[k], late)) > 0;
+  // confirmed only by a margin above one standard error on the later half: a gain within noise there
+  // (daily births' mean(Theta+Prophet+SeasonalNaive), margin 0.001 ± 0.009) keeps the default
+  const lateDiffs = k === d ? [] : late.map((i) => base[i] - scores[k][i]);
+  const confirmed = lateDiffs.length >= 2 && mean(lateDiffs) > standardError(lateDiffs);
   const pairs = base.length;
   const all = { default: dflt, pairs, defaultRmsse: pairs ? mean(base) : NaN };
   if (!confirmed) return { ...all, chosen: dflt, chosenRmsse: all.defaultRmsse, se: NaN };
-  const diffs = base.map((v, i) => v - scores[k][i]);
-  const g = mean(diffs);
-  return { ...all, chosen: picked.chosen, chosenRmsse: mean(scores[k]), se: Math.sqrt(diffs.reduce((a, x) => a + (x - g) * (x - g), 0) / (pairs - 1) / pairs) };
+  return { ...all, chosen: picked.chosen, chosenRmsse: mean(scores[k]), se: standardError(base.map((v, i) => v - scores[k][i])) };
 }
 
 /**
@@ -338,7 +348,7 @@ export function pickWithGuard(dflt: ModelName, choices: readonly ClassModel[], s
     if (k === d || r.some((v) => !Number.isFinite(v))) return;
     const diffs = r.map((v, i) => base[i] - v);
     const g = mean(diffs);
-    const se = Math.sqrt(diffs.reduce((a, x) => a + (x - g) * (x - g), 0) / (pairs - 1) / pairs);
+    const se = standardError(diffs);
     if (g > 2 * se && g > bestGain) {
       bestGain = g;
       Object.assign(choice, { chosen: choices[k], chosenRmsse: mean(r), se });

@@ -11,6 +11,7 @@ export const MODEL_NAMES = [
   'TSB',
   'ADIDA',
   'IMAPA',
+  'Theta',
   'Prophet',
   'Ensemble',
 ] as const;

@@ -1,8 +1,8 @@
 import { isValidIsoDate } from './dates';
-import { isModelName } from './models';
+import { isModelName, THETA_MIN_HISTORY } from './models';
 import { ForecastInputError, type ModelName, type SeriesInput } from './types';
 
-/** Every model needs two observations; SeasonalNaive needs a full season. */
+/** Every model needs two observations; SeasonalNaive needs a full season, Theta 4 points. */
 export const MIN_HISTORY = 2;
 
 /** 7 for daily data (weekly cycle), 52 for weekly data (yearly cycle). */
@@ -11,7 +11,8 @@ export function defaultSeasonLength(freqDays: number): number {
 }
 
 export function minHistory(model: ModelName, seasonLength: number): number {
-  return model === 'SeasonalNaive' ? Math.max(MIN_HISTORY, seasonLength) : MIN_HISTORY;
+  if (model === 'SeasonalNaive') return Math.max(MIN_HISTORY, seasonLength);
+  return model === 'Theta' ? THETA_MIN_HISTORY : MIN_HISTORY;
 }
 
 /** Refuses what no model can use: bad id/start/frequency, empty history, NaN or negative values. */

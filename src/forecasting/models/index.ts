@@ -5,6 +5,7 @@ import { Ensemble, type Combine } from './ensemble';
 import { Naive, SeasonalNaive } from './naive';
 import { Prophet } from './prophet';
 import { SES, SESOptimized } from './ses';
+import { Theta } from './theta';
 import { TSB } from './tsb';
 
 export * from './adida';
@@ -12,11 +13,12 @@ export * from './croston';
 export * from './ensemble';
 export * from './naive';
 export * from './ses';
+export * from './theta';
 export * from './tsb';
 export { Prophet } from './prophet';
 
 export interface ModelParams {
-  /** SeasonalNaive and Prophet season length (default 7, daily data). */
+  /** SeasonalNaive, Theta and Prophet season length (default 7, daily data). */
   seasonLength?: number;
   /** SES and Croston (Classic/SBA) smoothing; defaults 0.1. */
   alpha?: number;
@@ -58,6 +60,7 @@ export function createModel(name: ModelName, params: ModelParams = {}, sku = '-'
     case 'TSB': return new TSB(params.alphaD, params.alphaP);
     case 'ADIDA': return new ADIDA();
     case 'IMAPA': return new IMAPA();
+    case 'Theta': return new Theta(m ?? 7);
     case 'Prophet': return new Prophet({ seasonLength: m });
     case 'Ensemble': {
       const members = params.members ?? ENSEMBLE_MEMBERS;

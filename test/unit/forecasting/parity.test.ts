@@ -8,6 +8,7 @@ import { ADIDA, IMAPA } from '../../../src/forecasting/models/adida';
 import { CrostonClassic, CrostonOptimized, CrostonSBA } from '../../../src/forecasting/models/croston';
 import { Naive, SeasonalNaive } from '../../../src/forecasting/models/naive';
 import { SES, SESOptimized } from '../../../src/forecasting/models/ses';
+import { Theta } from '../../../src/forecasting/models/theta';
 import { TSB } from '../../../src/forecasting/models/tsb';
 import type { Model } from '../../../src/forecasting/types';
 
@@ -38,6 +39,7 @@ function build({ model, params: p }: Run): Model {
     case 'TSB': return new TSB(p.alphaD, p.alphaP);
     case 'ADIDA': return new ADIDA();
     case 'IMAPA': return new IMAPA();
+    case 'Theta': return new Theta(p.seasonLength);
     default: throw new Error(`no such model in fixture: ${model}`);
   }
 }

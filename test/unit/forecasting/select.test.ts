@@ -95,7 +95,7 @@ describe('class-best: the guard and the combinations', () => {
     // a default without scores (no SKU of the class) is kept
     expect(pickWithGuard('Prophet', ['Prophet'], [[]])).toMatchObject({ chosen: 'Prophet', pairs: 0 });
   });
-  test('pickNested: picked on the earlier pairs, kept only if it also wins on the later ones', () => {
+  test('pickNested: picked on the earlier pairs, kept only if it also wins on the later ones by more than a standard error', () => {
     const dflt = [1, 1, 1, 1, 1, 1, 1, 1];
     const early = [0, 1, 2, 3], late = [4, 5, 6, 7];
     // B wins on the earlier half and loses on the later one: the default stays
@@ -108,6 +108,13 @@ describe('class-best: the guard and the combinations', () => {
     expect(r.chosenRmsse).toBeCloseTo(0.675, 12);
     // paired margins 0.55 x 4 and 0.1 x 4: mean 0.325, each 0.225 away from it
     expect(r.se).toBeCloseTo(Math.sqrt((8 * 0.225 ** 2) / 7 / 8), 12);
+    // D wins clearly on the earlier half but on the later one only within noise (margins 0.3, -0.2,
+    // 0.25, -0.25: mean 0.025, standard error 0.14): the default stays
+    const D = [0.4, 0.4, 0.4, 0.4, 0.7, 1.2, 0.75, 1.25];
+    expect(pickNested('Prophet', ['Prophet', 'D' as never], [dflt, D], early, late).chosen).toBe('Prophet');
+    // the same earlier half with a later margin of 0.3 ± 0.02: confirmed
+    const E = [0.4, 0.4, 0.4, 0.4, 0.68, 0.72, 0.7, 0.7];
+    expect(pickNested('Prophet', ['Prophet', 'E' as never], [dflt, E], early, late).chosen).toBe('E');
   });
   test('a class with few SKUs is judged on more windows, up to 12', () => {
     expect([classWindows(1), classWindows(3), classWindows(10), classWindows(500)]).toEqual([12, 10, 3, 3]);
@@ -134,6 +141,9 @@ describe('class-best: the guard and the combinations', () => {
     // a combination with Prophet on a history too short for Prophet: SESOptimized, as for Prophet alone
     const short = { id: 'N', start: '2024-01-01', freqDays: 1, y: Float64Array.of(4, 5, 4) };
     expect(selectModel(short, { policy: 'class-best', classModels: { smooth: { members: ['SeasonalNaive', 'Prophet'], combine: 'mean' } } }).model).toBe('SESOptimized');
+    // so is Theta (it needs 4 points), alone or in a combination
+    expect(selectModel(short, { policy: 'class-best', classModels: { smooth: 'Theta' } }).model).toBe('SESOptimized');
+    expect(selectModel(short, { policy: 'class-best', classModels: { smooth: { members: ['Theta', 'SES'], combine: 'mean' } } }).reason).toMatch(/too short for mean\(Theta\+SES\)/);
   });
 });
 
