@@ -48,6 +48,8 @@ test('a failed staging run during the soak breaks stability-score and incidents:
   expect(byGate.incidents.detail).toMatch(/1 incident/);
   expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
   expect((await gateResultsFor(stack.db.pool, input.release)).filter((g) => g.status === 'fail').map((g) => g.gate).sort()).toEqual(['incidents', 'stability-score']);
+  // The workflow's end, where its key claims are given back: the next test's rollout needs the same key.
+  await h.result();
   await setConfig(stack.db.pool, 'staging', { [KEY]: null }, 'test');
 });
 
