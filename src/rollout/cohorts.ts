@@ -60,3 +60,10 @@ export function stepAt(st: RolloutStatus, i: number): CohortStep {
 
 /** The step that has started and not ended, if any. */
 export const runningStep = (st: RolloutStatus): CohortStep | undefined => st.steps?.find((s) => s.state === 'running' || s.state === 'awaiting-confirmation');
+
+/** A rollback ends the step in progress (running, or held for confirm or promote) as rolled back. */
+export function rollBackSteps(st: RolloutStatus, at: string): void {
+  for (const step of st.steps ?? []) {
+    if (['running', 'awaiting-confirmation', 'awaiting-promotion'].includes(step.state)) Object.assign(step, { state: 'rolled-back', endedAt: at });
+  }
+}

@@ -196,10 +196,10 @@ async function cohortSteps(ro: Rollout): Promise<boolean> {
   const { r, input } = ro;
   const spec = input.cohorts!;
   let prefetchChild: PrefetchChild | undefined;
-  for (const [i, spec_] of spec.steps.entries()) {
+  for (const [i, planned] of spec.steps.entries()) {
     const step = cohorts.stepAt(r.st, i);
     if (cohorts.waitsForPromotion(spec, r.st, i) && !(await awaitPromotion(ro, step))) return false;
-    const chosen = await chooseCohort({ environment: 'production', step: spec_, earlier: cohorts.earlierSkus(r.st, i), ...(r.st.cohortReference ? { reference: r.st.cohortReference } : {}) });
+    const chosen = await chooseCohort({ environment: 'production', step: planned, earlier: cohorts.earlierSkus(r.st, i), ...(r.st.cohortReference ? { reference: r.st.cohortReference } : {}) });
     r.st.cohortReference = chosen.reference;
     step.skus = chosen.skus;
     if (chosen.note) {
@@ -603,6 +603,7 @@ async function watch(ro: Rollout, environment: Environment, w: WatchPlan, gates:
 async function rollBack({ r, compensations }: Rollout): Promise<void> {
   const a = r.abort!;
   r.st.rollback = { by: a.by, reason: a.reason, automatic: a.automatic, requestedAt: iso(a.at), restored: [] };
+  cohorts.rollBackSteps(r.st, iso());
   setStage(r, 'rollback');
   await CancellationScope.nonCancellable(async () => {
     for (const c of compensations) {

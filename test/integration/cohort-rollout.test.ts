@@ -150,7 +150,7 @@ test('a rollback in step 2 restores exactly the assignments there were; later ch
   const done: RolloutStatus = await h.result();
   await recordHistory('rollout-cohort-rollback', h);
   expect(done.state).toBe('rolled-back');
-  expect(done.steps!.map((x) => x.state)).toEqual(['passed', 'running', 'pending']);
+  expect(done.steps!.map((x) => x.state)).toEqual(['passed', 'rolled-back', 'pending']);
   expect(done.rollback).toMatchObject({ restored: ['staging'], assignments: { skipped: [changedLater] } });
   expect(done.rollback!.assignments!.restored).toBe(outliers.length - 1);
   const after = await assignments();

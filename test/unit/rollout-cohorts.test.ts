@@ -67,6 +67,15 @@ describe('the cohort steps in the status', () => {
     expect(rules.refuseSigner(r, 'promote', p, { ok: true, name: 'zoe', roles: ['intern'] })).toMatch(/holds none of this rollout's sign-off roles/);
   });
 
+  it('a rollback ends the step in progress as rolled back; passed and pending steps keep their state', () => {
+    const st = rules.initialStatus(P3(), 'rollout-p3');
+    st.steps![0].state = 'passed';
+    st.steps![1].state = 'awaiting-confirmation';
+    cohorts.rollBackSteps(st, 'now');
+    expect(st.steps!.map((x) => x.state)).toEqual(['passed', 'rolled-back', 'pending']);
+    expect(st.steps![1].endedAt).toBe('now');
+  });
+
   it('a missed promotion deadline is the system rollback, naming the step', () => {
     const r: rules.RolloutRun = { st: rules.initialStatus(P3(), 'rollout-p3'), goDecided: true };
     rules.promotionTimedOut(r, 'catalogue', 24 * 3_600_000, T);
