@@ -56,41 +56,56 @@ export async function writeAssignments(pool: Pool, w: AssignmentWrite): Promise<
   return withTransaction(pool, (c) => writeAssignmentsIn(c, w));
 }
 
-/** writeAssignments inside the caller's transaction. */
+/**
+ * writeAssignments inside the caller's transaction, set-based (a few statements whatever the number
+ * of SKUs: a rollback of a 30,000-SKU cohort is one transaction, not 120,000 queries). Writes of an
+ * environment's assignments are serialised by one lock per environment: per-SKU locks would exhaust
+ * PostgreSQL's lock table on a large cohort, and assignment writes are rare.
+ */
 async function writeAssignmentsIn(c: PoolClient, w: AssignmentWrite): Promise<{ changed: number; unchanged: number }> {
   const skus = w.changes.map((ch) => ch.sku);
   if (new Set(skus).size !== skus.length) throw new RangeError('a SKU is listed twice in one assignment write');
-  {
-    const unknown = await c.query<{ id: string }>('SELECT s AS id FROM unnest($1::text[]) s WHERE NOT EXISTS (SELECT 1 FROM skus WHERE id = s) ORDER BY 1 LIMIT 10', [skus]);
-    if (unknown.rows.length) throw new RangeError(`unknown SKU ${unknown.rows.map((r) => r.id).join(', ')}`);
-    // Sorted so two writers take the per-SKU locks in the same order (no deadlock).
-    const sorted = [...w.changes].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
-    let changed = 0;
-    for (const ch of sorted) {
-      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`assignment:${w.environment}:${ch.sku}`]);
-      const cur = (await c.query<Row>('SELECT * FROM model_assignments WHERE environment = $1 AND sku_id = $2', [w.environment, ch.sku])).rows[0];
-      const cohort = ch.serves === null ? null : (ch.cohort ?? null);
-      const release = ch.serves === null ? null : (ch.release ?? null);
-      if ((cur?.serves ?? null) === ch.serves && (cur?.cohort ?? null) === cohort && (cur?.release ?? null) === release) continue;
-      if (ch.serves === null) {
-        await c.query('DELETE FROM model_assignments WHERE environment = $1 AND sku_id = $2', [w.environment, ch.sku]);
-      } else {
-        await c.query(
-          `INSERT INTO model_assignments (environment, sku_id, serves, cohort, release, set_by) VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (environment, sku_id) DO UPDATE SET serves = EXCLUDED.serves, cohort = EXCLUDED.cohort,
-             release = EXCLUDED.release, set_by = EXCLUDED.set_by, since = now()`,
-          [w.environment, ch.sku, ch.serves, cohort, release, w.by],
-        );
-      }
-      await c.query(
-        `INSERT INTO model_assignment_history (environment, sku_id, old_serves, new_serves, old_cohort, new_cohort, release, changed_by, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [w.environment, ch.sku, cur?.serves ?? null, ch.serves, cur?.cohort ?? null, cohort, ch.release ?? cur?.release ?? null, w.by, w.reason ?? null],
-      );
-      changed++;
-    }
-    return { changed, unchanged: w.changes.length - changed };
+  if (!skus.length) return { changed: 0, unchanged: 0 };
+  const unknown = await c.query<{ id: string }>('SELECT s AS id FROM unnest($1::text[]) s WHERE NOT EXISTS (SELECT 1 FROM skus WHERE id = s) ORDER BY 1 LIMIT 10', [skus]);
+  if (unknown.rows.length) throw new RangeError(`unknown SKU ${unknown.rows.map((r) => r.id).join(', ')}`);
+  await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`assignments:${w.environment}`]);
+  const current = await assignmentsOf(c, w.environment, skus);
+  // What changes: the new value differs from the current one in serves, cohort or release.
+  const changed = w.changes
+    .map((ch) => ({ ...ch, cohort: ch.serves === null ? null : (ch.cohort ?? null), release: ch.serves === null ? null : (ch.release ?? null), cur: current.get(ch.sku) }))
+    .filter((ch) => (ch.cur?.serves ?? null) !== ch.serves || (ch.cur?.cohort ?? null) !== ch.cohort || (ch.cur?.release ?? null) !== ch.release)
+    .sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+  const removed = changed.filter((ch) => ch.serves === null).map((ch) => ch.sku);
+  const set = changed.filter((ch) => ch.serves !== null);
+  if (removed.length) await c.query('DELETE FROM model_assignments WHERE environment = $1 AND sku_id = ANY($2)', [w.environment, removed]);
+  if (set.length) {
+    await c.query(
+      `INSERT INTO model_assignments (environment, sku_id, serves, cohort, release, set_by)
+       SELECT $1::text, *, $6::text FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+       ON CONFLICT (environment, sku_id) DO UPDATE SET serves = EXCLUDED.serves, cohort = EXCLUDED.cohort,
+         release = EXCLUDED.release, set_by = EXCLUDED.set_by, since = now()`,
+      [w.environment, set.map((ch) => ch.sku), set.map((ch) => ch.serves), set.map((ch) => ch.cohort), set.map((ch) => ch.release), w.by],
+    );
   }
+  if (changed.length) {
+    const col = <T>(f: (ch: (typeof changed)[number]) => T) => changed.map(f);
+    await c.query(
+      `INSERT INTO model_assignment_history (environment, sku_id, old_serves, new_serves, old_cohort, new_cohort, release, changed_by, reason)
+       SELECT $1::text, *, $8::text, $9::text FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+      [
+        w.environment,
+        col((ch) => ch.sku),
+        col((ch) => ch.cur?.serves ?? null),
+        col((ch) => ch.serves),
+        col((ch) => ch.cur?.cohort ?? null),
+        col((ch) => ch.cohort),
+        col((ch) => ch.release ?? ch.cur?.release ?? null),
+        w.by,
+        w.reason ?? null,
+      ],
+    );
+  }
+  return { changed: changed.length, unchanged: w.changes.length - changed.length };
 }
 
 /** A cohort step's write by a rollout: who it is, what the cohort's SKUs are assigned. */
