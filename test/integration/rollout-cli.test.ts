@@ -152,6 +152,10 @@ describe('rollout from the temporal and neuro CLIs', () => {
       stderr: expect.stringMatching(/refused: bad signature: it does not verify against the key rostered for lee/),
     });
     expect((await neuro('rollout', 'approve', release, '--role', 'devops-lead', '--by', 'lee', '--key', keyFile('lee'))).stdout).toMatch(/devops-lead signed off by lee; missing: product-owner, security, on-call/);
+    // promote is for a cohort step that passed: refused on a rollout in staging, with the reason.
+    await expect(neuro('rollout', 'promote', release, '--by', 'lee', '--key', keyFile('lee'), '--reason', 'too soon')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/refused: promote is for a cohort rollout whose step passed and waits for the next \(state now: running/),
+    });
     const rb = await neuro('rollout', 'rollback', release, '--by', 'ops-oncall', '--key', keyFile('ops-oncall'), '--reason', 'rehearsal over');
     expect(rb.stdout).toMatch(/rolled back cli-\d+: restored staging in \d+ ms/);
     expect(await override(stack.db.pool, 'staging', KEY)).toBeNull();
@@ -201,6 +205,9 @@ describe('rollout from the temporal and neuro CLIs', () => {
     await expect(startWith('mape=25')).rejects.toMatchObject({ stderr: expect.stringMatching(/--gate "mape=25": operator "=" is not one of <, <=, >, >=/) });
     await expect(startWith('mape<abc')).rejects.toMatchObject({ stderr: expect.stringMatching(/--gate "mape<abc": "abc" is not a number/) });
     await expect(startWith('mape 25')).rejects.toMatchObject({ stderr: expect.stringMatching(/--gate "mape 25": expected NAME<OP>VALUE/) });
+    await expect(neuro('rollout', 'start', '--plan', 'v19.3-hybrid-ml', '--release', release, '--promotion', 'sometimes', '--author', 'x')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/--promotion <mode>' argument 'sometimes' is invalid. Allowed choices are auto, manual/),
+    });
     expect(await getRollout(stack.db.pool, release)).toBeUndefined();
     await expect(temporal('workflow', 'describe', '--workflow-id', `rollout-${release}`)).rejects.toThrow();
   });
