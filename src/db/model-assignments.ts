@@ -3,8 +3,8 @@ import { withTransaction } from './pool';
 
 /**
  * Per-SKU model assignments (migration 012): what serves a SKU in an environment instead of its
- * policy, with the cohort and release that set it; every change is a history row. Writes of one
- * (environment, SKU) are serialised and a write that changes nothing writes nothing, like config.
+ * policy, with the cohort and release that set it; every change is a history row. An environment's
+ * assignment writes are serialised and a write that changes nothing writes nothing, like config.
  */
 
 type Queryable = Pool | PoolClient;
