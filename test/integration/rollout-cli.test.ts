@@ -7,7 +7,7 @@ import { findTemporalCli } from '../../src/client/temporal-server';
 import type { RolloutStatus } from '../../src/rollout/types';
 import { testTemporalAddress } from '../helpers/env';
 import { startStack, type Stack } from './forecast-run.helpers';
-import { override, rehearsal, waitFor } from './rollout.helpers';
+import { override, rehearsal, waitFor, rolloutsFinished } from './rollout.helpers';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { holderOf, rosterTeam, sign, TEAM } from '../helpers/signers';
@@ -76,6 +76,7 @@ describe('rollout from the temporal and neuro CLIs', () => {
     await stack?.stop();
   });
   afterEach(async () => {
+    await rolloutsFinished(stack.db.pool);
     for (const env of ['staging', 'production']) await setConfig(stack.db.pool, env, { [KEY]: null }, 'test');
   });
 

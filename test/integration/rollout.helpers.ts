@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { startRollout } from '../../src/client/starters';
+import { listClaims } from '../../src/db/claims';
 import { planToInput, type PlanOverrides } from '../../src/rollout/input';
 import type { RolloutInput, RolloutStatus } from '../../src/rollout/types';
 import { statusQuery } from '../../src/workflows/messages';
@@ -63,6 +64,16 @@ export async function untilStatus(h: WorkflowHandle, pred: (s: RolloutStatus) =>
     const tail = last?.timeline.slice(-6).map((t) => `${t.event}${t.detail ? ` (${t.detail})` : ''}`).join(' | ');
     throw new Error(`${(err as Error).message}; last stage ${last?.stage}, state ${last?.state}; recent: ${tail}`, { cause: err });
   }
+}
+
+/**
+ * Waits (up to 20 s) until no rollout holds a key claim. A rollout whose status already reads its
+ * end state gives its claims back a moment later (after the release record), and the next test's
+ * rollout needs the same key: without this wait it could be refused as "owned by" the last one.
+ */
+export async function rolloutsFinished(pool: Pool): Promise<void> {
+  const until = Date.now() + 20_000;
+  while (Date.now() < until && (await listClaims(pool)).length) await new Promise((r) => setTimeout(r, 100));
 }
 
 /** The database override of a key (null = none, the key is on its default). */

@@ -17,7 +17,7 @@ import {
 } from '../../src/workflows/messages';
 import { RELEASE_TAG, STAGE, STATUS } from '../../src/workflows/search-attributes';
 import { recordHistory, startStack, type Stack } from './forecast-run.helpers';
-import { override, rehearsal, start, status, untilStatus, waitFor, type RolloutHandle } from './rollout.helpers';
+import { override, rehearsal, start, status, untilStatus, waitFor, type RolloutHandle, rolloutsFinished } from './rollout.helpers';
 import { holderOf, rosterTeam, sign, TEAM } from '../helpers/signers';
 
 jest.setTimeout(300_000);
@@ -87,6 +87,7 @@ describe('rollout workflow (dev server, PostgreSQL)', () => {
   afterAll(() => stack?.stop());
   // Each rollout starts from the key on its default in both environments.
   afterEach(async () => {
+    await rolloutsFinished(stack.db.pool);
     for (const env of ['staging', 'production']) await setConfig(stack.db.pool, env, { [KEY]: null }, 'test');
   });
 

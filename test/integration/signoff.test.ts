@@ -15,7 +15,7 @@ import { approveSignal, approveUpdate, rollbackSignal } from '../../src/workflow
 import { testTemporalAddress } from '../helpers/env';
 import { holderOf, makeSigner, rosterTeam, sign, signedRollback, TEAM } from '../helpers/signers';
 import { recordHistory, startStack, type Stack } from './forecast-run.helpers';
-import { override, rehearsal, start, status, untilStatus, waitFor } from './rollout.helpers';
+import { override, rehearsal, start, status, untilStatus, waitFor, rolloutsFinished } from './rollout.helpers';
 
 /**
  * Sign-offs that prove identity, on the dev server and PostgreSQL: the roster, signatures checked
@@ -52,6 +52,7 @@ describe('signed sign-offs (dev server, PostgreSQL)', () => {
     await stack?.stop();
   });
   afterEach(async () => {
+    await rolloutsFinished(stack.db.pool);
     for (const env of ['staging', 'production']) await setConfig(stack.db.pool, env, { [KEY]: null }, 'test');
   });
 
