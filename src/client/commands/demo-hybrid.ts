@@ -68,9 +68,11 @@ async function cohortRollout(ctx: DemoContext, signer: Awaited<ReturnType<typeof
     author: 'demo-author',
     gate: GATE_OVERRIDES,
     soak: '6s',
-    cycles: 1,
-    // The duration gate's baseline: a staging cycle before the change doing the same work (the shadow too).
-    baselineCycles: 1,
+    // The duration gate (at most 90/85 of the baseline) compares means of two staging cycles before
+    // and two after the change, doing the same work (the shadow too): one each is within this
+    // machine's run-to-run noise on a 9 s run.
+    cycles: 2,
+    baselineCycles: 2,
     monitor: '8s',
     monitorCycles: 1,
     guard: '0',
@@ -109,6 +111,8 @@ async function cohortRollout(ctx: DemoContext, signer: Awaited<ReturnType<typeof
   }
   logStep(ctx, st, st.steps!.at(-1)!.name);
   ctx.log(`  rollout ${release}: ${st.state}${st.rollback ? ` (${st.rollback.reason})` : ''}`);
+  // Its end, where its key claims are given back: the next rollout changes the same keys.
+  await handle.result().catch(() => undefined);
   return { release, workflowId: handle.workflowId, state: st.state, shadow: st.shadow, steps: st.steps, cohortReference: st.cohortReference, overrides: st.overrides, rollback: st.rollback };
 }
 
@@ -132,6 +136,7 @@ async function forcedFallback(ctx: DemoContext) {
   await startRollout(client, input, s.infra.taskQueue);
   const handle = client.workflow.getHandle(rolloutWorkflowId(release));
   const st = await until(() => handle.query(statusQuery), (x) => ENDED.includes(x.state) || x.state === 'awaiting-approval');
+  if (st.state === 'failed') ctx.log(`  refused: ${st.error}`);
   ctx.log(`  rollout ${release} (HYBRID_FALLBACK_MAPE=0): ${st.state}${st.rollback ? ` (${st.rollback.automatic ? 'automatic' : 'manual'} rollback: ${st.rollback.reason})` : ''}`);
   return { release, workflowId: handle.workflowId, state: st.state, rollback: st.rollback };
 }
