@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { claimKeys, KeyClaimedError, releaseClaims, type ClaimOwner } from '../db/claims';
 import { accuracyOf, gateResultsFor, insertGateResults, insertRollout, latestRunMape, loadGateData, saveRelease, updateRollout } from '../db/rollouts';
 import { assignForRollout, restoreRolloutAssignments } from '../db/model-assignments';
-import { latestAccuracy, runSkuMape } from '../db/forecasts';
+import { latestAccuracyRun, runSkuMape } from '../db/forecasts';
 import { COHORT_GATES, emptyCohortNote, selectCohort } from '../rollout/cohorts';
 import { findApprover, findRemovedApprover, rolesWithoutHolder, type Approver } from '../db/approvers';
 import { cohortGateData, evaluateGates, flaggedOutliers } from '../rollout/gates';
@@ -186,7 +186,7 @@ export function createRolloutActivities({ pool }: ActivityDeps) {
      */
     async chooseCohort(a: { environment: Environment; step: CohortStepSpec; earlier: string[]; reference?: { runId: string | null; threshold: number } }) {
       const reference = a.reference ?? {
-        runId: (await latestAccuracy(pool, a.environment, 0))?.runId ?? null,
+        runId: (await latestAccuracyRun(pool, a.environment)) ?? null,
         threshold: (await getEnvironmentConfig(pool, a.environment)).OUTLIER_MAPE_THRESHOLD,
       };
       const ranked = reference.runId ? await runSkuMape(pool, a.environment, reference.runId) : [];

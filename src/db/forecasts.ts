@@ -375,14 +375,16 @@ export interface StoredAccuracy {
   outlierSkus: string[];
 }
 
+/** The run id of the environment's most recent stored backtest, if any. */
+export async function latestAccuracyRun(c: Queryable, environment: string): Promise<string | undefined> {
+  const { rows } = await c.query<{ run_id: string }>('SELECT run_id FROM sku_accuracy WHERE environment = $1 ORDER BY created_at DESC LIMIT 1', [environment]);
+  return rows[0]?.run_id;
+}
+
 /** Summary of the environment's most recent stored backtest (per-SKU mean MAPE, as the plan reports it). */
 export async function latestAccuracy(c: Queryable, environment: string, outlierThreshold: number): Promise<StoredAccuracy | undefined> {
-  const latest = await c.query<{ run_id: string }>(
-    'SELECT run_id FROM sku_accuracy WHERE environment = $1 ORDER BY created_at DESC LIMIT 1',
-    [environment],
-  );
-  if (!latest.rowCount) return undefined;
-  const runId = latest.rows[0].run_id;
+  const runId = await latestAccuracyRun(c, environment);
+  if (!runId) return undefined;
   const { rows } = await c.query(
     `SELECT count(*)::int AS skus, avg(mape) AS mape, avg(wape) AS wape, avg(mase) AS mase,
             count(*) FILTER (WHERE mape > $3)::int AS outliers,

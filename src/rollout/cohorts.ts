@@ -58,9 +58,6 @@ export function stepAt(st: RolloutStatus, i: number): CohortStep {
   return step;
 }
 
-/** The step that has started and not ended, if any. */
-export const runningStep = (st: RolloutStatus): CohortStep | undefined => st.steps?.find((s) => s.state === 'running' || s.state === 'awaiting-confirmation');
-
 /** A rollback ends the step in progress (running, or held for confirm or promote) as rolled back. */
 export function rollBackSteps(st: RolloutStatus, at: string): void {
   for (const step of st.steps ?? []) {

@@ -1,5 +1,5 @@
 import type { FitResult, Model, ModelName, SeriesInput } from '../types';
-import { constant, lazyFitted } from './util';
+import { checkSeasonLength, constant, lazyFitted } from './util';
 
 /** Last value repeated; fitted = previous value. */
 export class Naive implements Model {
@@ -31,7 +31,7 @@ export function seasonalNaiveForecast(y: Float64Array, seasonLength: number, h: 
 export class SeasonalNaive implements Model {
   readonly name: ModelName = 'SeasonalNaive';
   constructor(readonly seasonLength = 7) {
-    if (!Number.isInteger(seasonLength) || seasonLength < 1) throw new RangeError(`seasonLength must be a positive integer, got ${seasonLength}`);
+    checkSeasonLength(seasonLength);
   }
   fit({ y }: SeriesInput): FitResult {
     const m = this.seasonLength;

@@ -1,4 +1,5 @@
 import type { FitResult, Model, ModelName, SeriesInput } from '../types';
+import { checkSeasonLength } from './util';
 
 /**
  * The standard theta method (Assimakopoulos & Nikolopoulos 2000) as statsforecast 2.1.x `Theta`
@@ -215,7 +216,7 @@ export function thetaForecast(y: Float64Array, m: number, h: number): Float64Arr
 export class Theta implements Model {
   readonly name: ModelName = 'Theta';
   constructor(readonly seasonLength = 7) {
-    if (!Number.isInteger(seasonLength) || seasonLength < 1) throw new RangeError(`seasonLength must be a positive integer, got ${seasonLength}`);
+    checkSeasonLength(seasonLength);
   }
   fit({ y }: SeriesInput): FitResult {
     return { forecast: (h) => thetaForecast(y, this.seasonLength, h) };

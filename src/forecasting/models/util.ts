@@ -27,3 +27,8 @@ export function roundHalfEven(x: number): number {
 export function roundHalfAway(x: number): number {
   return x < 0 ? -Math.round(-x) : Math.round(x);
 }
+
+/** A model's season length, refused when it is not a positive integer. */
+export function checkSeasonLength(m: number): void {
+  if (!Number.isInteger(m) || m < 1) throw new RangeError(`seasonLength must be a positive integer, got ${m}`);
+}
