@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
@@ -12,8 +13,9 @@ import { RUN_DATE, type Stack } from './forecast-run.helpers';
 
 /** Shared by the rollout integration tests: rehearsal-sized inputs, waiting on the status query. */
 
-let counter = 0;
-export const uniqueRelease = (name: string) => `${name}-${process.pid}-${++counter}`;
+// Unique across test files too: jest runs them in one process with one Temporal server, and each
+// file gets its own module state, so a per-file counter would repeat a release still running there.
+export const uniqueRelease = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 
 /** P1 rehearsed in seconds on the small test catalogue (4 batches of 6 SKUs). */
 export function rehearsal(o: Partial<PlanOverrides> & { plan?: string } = {}): RolloutInput {
