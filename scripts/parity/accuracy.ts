@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   }
   // class-best as it was before combinations, to show what they add: --class-singles
   if (arg('class-singles') !== undefined || process.argv.includes('--class-singles')) {
-    extra.push({ name: 'policy class-best, single models only', opts: { selection: { policy: 'class-best' }, classSelection: { combinationSizes: [] } } });
+    extra.push({ name: 'policy class-best, single models only', opts: { selection: { policy: 'class-best' }, classSelection: { combinationSizes: [], growEnsemble: false } } });
   }
   const runs = [
     ...models.map((m) => ({ name: m, opts: { model: m } })),

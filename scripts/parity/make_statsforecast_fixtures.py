@@ -2,7 +2,8 @@
 """Parity fixtures: real demand series and statsforecast's answers for them.
 
 The TypeScript engine (src/forecasting/models) reimplements statsforecast's Naive, SeasonalNaive,
-SES, SESOpt, CrostonClassic, CrostonSBA, CrostonOptimized, TSB, ADIDA, IMAPA and Theta;
+SES, SESOpt, CrostonClassic, CrostonSBA, CrostonOptimized, TSB, ADIDA, IMAPA, Theta and
+HistoricAverage;
 test/unit/forecasting/parity.test.ts checks ours against the JSON files this script writes to
 test/fixtures/parity/ (forecasts and in-sample fitted values, 1e-6 relative).
 statsforecast-intervals.json holds conformal prediction intervals (ConformalIntervals(h,
@@ -45,6 +46,7 @@ from statsforecast.models import (
     CrostonClassic,
     CrostonOptimized,
     CrostonSBA,
+    HistoricAverage,
     Naive,
     SeasonalNaive,
     SimpleExponentialSmoothing,
@@ -72,6 +74,7 @@ def runs(season_length):
         ("ADIDA", {}, ADIDA()),
         ("IMAPA", {}, IMAPA()),
         ("Theta", {"seasonLength": season_length}, Theta(season_length=season_length)),
+        ("HistoricAverage", {}, HistoricAverage()),
     ]
 
 # statsforecast's Theta fitted values leave the seasonal component out on additive decomposition
@@ -108,6 +111,8 @@ COMBOS = [
     (["SeasonalNaive", "SESOptimized", "CrostonSBA", "IMAPA"], "median"),
     (["SESOptimized", "CrostonSBA", "TSB", "IMAPA"], "mean"),
     (["Theta", "SESOptimized"], "mean"),
+    # a class-best grown combination (the Ensemble's statsforecast members and two added)
+    (["SeasonalNaive", "SESOptimized", "CrostonSBA", "IMAPA", "HistoricAverage", "CrostonClassic"], "median"),
 ]
 
 
@@ -125,6 +130,7 @@ def sf_model(name, season_length, pi=None):
         "ADIDA": lambda: ADIDA(**kw),
         "IMAPA": lambda: IMAPA(**kw),
         "Theta": lambda: Theta(season_length=season_length, **kw),
+        "HistoricAverage": lambda: HistoricAverage(**kw),
     }[name]()
 
 
@@ -151,7 +157,7 @@ def combo_intervals(members, how, season_length, y, h, n_windows):
 def interval_answer(series_id, start, freq_days, y, season_length):
     y = np.asarray(y, dtype=np.float64)
     out = {"id": series_id, "start": start, "freqDays": freq_days, "y": [num(v) for v in y], "runs": []}
-    names = ["Naive", "SeasonalNaive", "SES", "SESOptimized", "CrostonClassic", "CrostonSBA", "CrostonOptimized", "TSB", "ADIDA", "IMAPA", "Theta"]
+    names = ["Naive", "SeasonalNaive", "SES", "SESOptimized", "CrostonClassic", "CrostonSBA", "CrostonOptimized", "TSB", "ADIDA", "IMAPA", "Theta", "HistoricAverage"]
     params = {"SeasonalNaive": {"seasonLength": season_length}, "SES": {"alpha": 0.1}, "TSB": {"alphaD": 0.1, "alphaP": 0.1}, "Theta": {"seasonLength": season_length}}
     for n_windows in (2, 3):
         for name in names:

@@ -218,10 +218,12 @@ export interface ClassSelectionOptions {
   candidates?: readonly ModelName[];
   /** Sizes of the top-k mean combinations judged beside the single models (default COMBINATION_SIZES). */
   combinationSizes?: readonly number[];
+  /** Also judge the default Ensemble grown by forward selection (default true). */
+  growEnsemble?: boolean;
   selection?: Partial<SelectionOptions>;
 }
 
-export const CLASS_CANDIDATES: readonly ModelName[] = [...DEFAULT_CANDIDATES, 'Theta', 'Ensemble'];
+export const CLASS_CANDIDATES: readonly ModelName[] = [...DEFAULT_CANDIDATES, 'Theta', 'HistoricAverage', 'Ensemble'];
 
 /**
  * One (SKU, window) of a class: its M5 scale, actuals and every single candidate's forecast; `late`
@@ -236,7 +238,7 @@ const rmsseOf = (p: Pair, f: Float64Array): number => Math.sqrt(new ErrorSums().
  * class-best's table: for each demand class, every single candidate is backtested on the last
  * `windows` windows of every SKU of the class and scored by RMSSE per (SKU, window); beside them,
  * the mean of the class's best k single models (k in combinationSizes, ranked on the earlier half
- * of the windows). pickNested: the candidate with the largest mean paired margin over the class
+ * of the windows) and the default Ensemble's median grown by forward selection on that half. pickNested: the candidate with the largest mean paired margin over the class
  * default on the earlier half replaces it only when that margin exceeds twice its standard error
  * (at least 3 pairs) and it also beats the default on the later half: pooled over a class, one
  * lucky SKU or window does not move the choice. SKUs too short for the windows are left out.
@@ -298,9 +300,36 @@ export function chooseClassModels(catalogue: Iterable<SeriesInput>, opts: ClassS
       choices.push({ members: top.map((k) => candidates[k]), combine: 'mean' });
       scores.push(rows.map((p) => rmsseOf(p, combineForecasts(top.map((k) => p.forecasts[k]), h, 'mean'))));
     }
+    // the default Ensemble grown by forward selection on the earlier half (a median of more members)
+    const medianOf = (ks: readonly number[]) => (p: Pair) => rmsseOf(p, combineForecasts(ks.map((k) => p.forecasts[k]), h, 'median'));
+    const grown = opts.growEnsemble !== false && reuse && early.length ? growCombination(members, ranked, (ks) => mean(early.map((i) => medianOf(ks)(rows[i])))) : undefined;
+    if (grown) {
+      choices.push({ members: grown.map((k) => candidates[k]), combine: 'median' });
+      scores.push(rows.map(medianOf(grown)));
+    }
     out[cls] = pickNested(CLASS_DEFAULTS[cls], choices, scores, early, late);
   }
   return out;
+}
+
+/**
+ * Forward selection (Caruana et al. 2004, without replacement) from the members `start`: while some
+ * candidate of `pool` lowers `score` when added, the one that lowers it most is added. Returns the
+ * grown set, or undefined when no candidate helps.
+ */
+export function growCombination(start: readonly number[], pool: readonly number[], score: (members: readonly number[]) => number): number[] | undefined {
+  let current = [...start];
+  let best = score(current);
+  for (;;) {
+    let next: number[] | undefined;
+    for (const k of pool) {
+      if (current.includes(k)) continue;
+      const v = score([...current, k]);
+      if (v < best) [best, next] = [v, [...current, k]];
+    }
+    if (!next) return current.length > start.length ? current : undefined;
+    current = next;
+  }
 }
 
 /** Standard error of the mean of xs (sample standard deviation over sqrt(n)). */

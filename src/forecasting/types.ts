@@ -3,6 +3,7 @@
 export const MODEL_NAMES = [
   'Naive',
   'SeasonalNaive',
+  'HistoricAverage',
   'SES',
   'SESOptimized',
   'CrostonClassic',

@@ -2,7 +2,7 @@ import { ForecastInputError, MODEL_NAMES, type Model, type ModelName } from '../
 import { ADIDA, IMAPA } from './adida';
 import { CrostonClassic, CrostonOptimized, CrostonSBA } from './croston';
 import { Ensemble, type Combine } from './ensemble';
-import { Naive, SeasonalNaive } from './naive';
+import { HistoricAverage, Naive, SeasonalNaive } from './naive';
 import { Prophet } from './prophet';
 import { SES, SESOptimized } from './ses';
 import { Theta } from './theta';
@@ -61,6 +61,7 @@ export function createModel(name: ModelName, params: ModelParams = {}, sku = '-'
     case 'ADIDA': return new ADIDA();
     case 'IMAPA': return new IMAPA();
     case 'Theta': return new Theta(m ?? 7);
+    case 'HistoricAverage': return new HistoricAverage();
     case 'Prophet': return new Prophet({ seasonLength: m });
     case 'Ensemble': {
       const members = params.members ?? ENSEMBLE_MEMBERS;

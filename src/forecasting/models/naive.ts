@@ -45,3 +45,17 @@ export class SeasonalNaive implements Model {
     );
   }
 }
+
+/**
+ * The mean of the whole history (statsforecast's HistoricAverage); fitted = that mean. On near-
+ * stationary sparse demand it is hard to beat on RMSSE, whose best forecast is the mean rate.
+ */
+export class HistoricAverage implements Model {
+  readonly name: ModelName = 'HistoricAverage';
+  fit({ y }: SeriesInput): FitResult {
+    let sum = 0;
+    for (let i = 0; i < y.length; i++) sum += y[i];
+    const avg = sum / y.length;
+    return lazyFitted(constant(avg), () => new Float64Array(y.length).fill(avg));
+  }
+}

@@ -46,7 +46,7 @@ function mismatch(ours: Float64Array, theirs: (number | null)[]): string | null 
 describe(`conformal intervals vs statsforecast ${fx.statsforecast}`, () => {
   test('the fixture covers every model, both window counts and combinations', () => {
     const runs = fx.series.flatMap((s) => s.runs);
-    expect(new Set(runs.map((r) => r.model)).size).toBe(12);
+    expect(new Set(runs.map((r) => r.model)).size).toBe(13); // the 12 statsforecast models and Ensemble
     expect(new Set(runs.map((r) => r.nWindows))).toEqual(new Set([2, 3]));
     expect(runs.filter((r) => !r.error).length).toBeGreaterThan(300);
   });

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADIDA, IMAPA } from '../../../src/forecasting/models/adida';
 import { CrostonClassic, CrostonOptimized, CrostonSBA } from '../../../src/forecasting/models/croston';
-import { Naive, SeasonalNaive } from '../../../src/forecasting/models/naive';
+import { HistoricAverage, Naive, SeasonalNaive } from '../../../src/forecasting/models/naive';
 import { SES, SESOptimized } from '../../../src/forecasting/models/ses';
 import { Theta } from '../../../src/forecasting/models/theta';
 import { TSB } from '../../../src/forecasting/models/tsb';
@@ -40,6 +40,7 @@ function build({ model, params: p }: Run): Model {
     case 'ADIDA': return new ADIDA();
     case 'IMAPA': return new IMAPA();
     case 'Theta': return new Theta(p.seasonLength);
+    case 'HistoricAverage': return new HistoricAverage();
     default: throw new Error(`no such model in fixture: ${model}`);
   }
 }

@@ -1,4 +1,4 @@
-import { chooseClassModels, classModelLabel, classWindows, pickNested, pickWithGuard } from '../../../src/forecasting/select';
+import { chooseClassModels, classModelLabel, classWindows, growCombination, pickNested, pickWithGuard } from '../../../src/forecasting/select';
 import { combineForecasts, createModel } from '../../../src/forecasting/models';
 import { selectModel } from '../../../src/forecasting/select';
 import type { SeriesInput } from '../../../src/forecasting/types';
@@ -115,6 +115,20 @@ describe('class-best: the guard and the combinations', () => {
     // the same earlier half with a later margin of 0.3 ± 0.02: confirmed
     const E = [0.4, 0.4, 0.4, 0.4, 0.68, 0.72, 0.7, 0.7];
     expect(pickNested('Prophet', ['Prophet', 'E' as never], [dflt, E], early, late).chosen).toBe('E');
+  });
+  test('growCombination: adds the candidate that lowers the score most, while one does', () => {
+    // the score: distance of the median of the members' values from 7
+    const values = [10, 4, 8, 30, 6.5];
+    const median = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b), m = v.length >> 1; return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2; };
+    const score = (ks: readonly number[]) => Math.abs(median(ks.map((k) => values[k])) - 7);
+    // from [10] (3 away): +4 -> median 7 (0) beats +8 (2), +30 (13) and +6.5 (1.25), whatever the pool's order;
+    // then from [10, 4]: +8 -> 8, +30 -> 10, +6.5 -> 6.5: none reaches 0, so it stops
+    expect(growCombination([0], [3, 2, 4, 1], score)).toEqual([0, 1]);
+    // two steps: from [30] (23 away) +4 -> 17 is best; then [30, 4] +6.5 -> 6.5 (0.5) is best; then nothing helps
+    expect(growCombination([3], [1, 4], score)).toEqual([3, 1, 4]);
+    // a start nothing improves, or an empty pool: undefined (the default stays as it is)
+    expect(growCombination([1, 0], [2, 3], (ks) => (ks.length === 2 ? 0 : 1))).toBeUndefined();
+    expect(growCombination([0], [], score)).toBeUndefined();
   });
   test('a class with few SKUs is judged on more windows, up to 12', () => {
     expect([classWindows(1), classWindows(3), classWindows(10), classWindows(500)]).toEqual([12, 10, 3, 3]);
