@@ -1,10 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { startForecastRun } from '../../src/client/starters';
-import { testTemporal, testTemporalAddress, testWorkflowBundle, type TestDatabase, type TestTemporal } from '../helpers/env';
+import { testTemporal, type TestDatabase, type TestTemporal } from '../helpers/env';
+import { workerProcesses, type WorkerProcesses } from '../helpers/worker-processes';
 import { RUN_DATE, catalogueDatabase, forecastCounts, recordHistory, waitUntil } from './forecast-run.helpers';
 
 /**
@@ -14,42 +11,24 @@ import { RUN_DATE, catalogueDatabase, forecastCounts, recordHistory, waitUntil }
 
 const SKUS = 480;
 const BATCH = 120;
-const WORKER_SCRIPT = join(__dirname, '..', 'helpers', 'worker-process.ts');
 
 describe('forecastRun survives a worker crash', () => {
   let db: TestDatabase;
   let t: TestTemporal;
-  let dir: string;
-  let bundleFile: string;
-  const children: ChildProcess[] = [];
+  let workers: WorkerProcesses;
 
   beforeAll(async () => {
     db = await catalogueDatabase(SKUS, 365);
     t = await testTemporal();
-    dir = mkdtempSync(join(tmpdir(), 'neuro-crash-'));
-    bundleFile = join(dir, 'bundle.js');
-    writeFileSync(bundleFile, (await testWorkflowBundle()).code);
+    workers = await workerProcesses({ DATABASE_URL: db.url, TASK_QUEUE: t.taskQueue });
   });
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    workers?.stop();
     await t.close();
     await db.drop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A worker in a child process; resolves once it polls the test's task queue. */
-  const startWorker = (extraEnv: Record<string, string> = {}): Promise<ChildProcess> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['-r', 'tsx/cjs', WORKER_SCRIPT], {
-        env: { ...process.env, TEMPORAL_ADDRESS: testTemporalAddress(), DATABASE_URL: db.url, TASK_QUEUE: t.taskQueue, WORKFLOW_BUNDLE: bundleFile, ...extraEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.push(child);
-      let err = '';
-      child.stderr!.on('data', (d) => (err += d));
-      child.stdout!.on('data', (d) => String(d).includes('ready') && resolve(child));
-      child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${err}`)));
-    });
+  const startWorker = (env?: Record<string, string>) => workers.start(env);
 
   it('completes on a new worker after SIGKILL mid-batch, each SKU forecast once, finished batches not redone', async () => {
     const first = await startWorker();

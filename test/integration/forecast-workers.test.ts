@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
 import { startForecastRun } from '../../src/client/starters';
-import { testTemporal, testTemporalAddress, testWorkflowBundle, type TestDatabase, type TestTemporal } from '../helpers/env';
+import { testTemporal, type TestDatabase, type TestTemporal } from '../helpers/env';
+import { workerProcesses, type WorkerProcesses } from '../helpers/worker-processes';
 import { RUN_DATE, catalogueDatabase, forecastCounts } from './forecast-run.helpers';
 
 /**
@@ -14,41 +13,24 @@ import { RUN_DATE, catalogueDatabase, forecastCounts } from './forecast-run.help
 
 const SKUS = 360;
 const BATCH = 30;
-const WORKER_SCRIPT = join(__dirname, '..', 'helpers', 'worker-process.ts');
 
 describe('worker processes by role share a run', () => {
   let db: TestDatabase;
   let t: TestTemporal;
-  let dir: string;
-  let bundleFile: string;
-  const children: ChildProcess[] = [];
+  let workers: WorkerProcesses;
 
   beforeAll(async () => {
     db = await catalogueDatabase(SKUS, 365);
     t = await testTemporal();
-    dir = mkdtempSync(join(tmpdir(), 'neuro-roles-'));
-    bundleFile = join(dir, 'bundle.js');
-    writeFileSync(bundleFile, (await testWorkflowBundle()).code);
+    workers = await workerProcesses({ DATABASE_URL: db.url, TASK_QUEUE: t.taskQueue });
   });
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    workers?.stop();
     await t.close();
     await db.drop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
-  const startWorker = (role: string, extraEnv: Record<string, string> = {}): Promise<ChildProcess> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['-r', 'tsx/cjs', WORKER_SCRIPT], {
-        env: { ...process.env, TEMPORAL_ADDRESS: testTemporalAddress(), DATABASE_URL: db.url, TASK_QUEUE: t.taskQueue, WORKFLOW_BUNDLE: bundleFile, ROLE: role, ...extraEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.push(child);
-      let err = '';
-      child.stderr!.on('data', (d) => (err += d));
-      child.stdout!.on('data', (d) => String(d).includes('ready') && resolve(child));
-      child.once('exit', (code) => reject(new Error(`${role} worker exited early (${code}): ${err}`)));
-    });
+  const startWorker = (role: string, env: Record<string, string> = {}) => workers.start({ ROLE: role, ...env });
 
   it('one workflow worker and two forecast workers: each SKU once, batches only on forecast workers, both busy', async () => {
     const workflows = await startWorker('workflows');

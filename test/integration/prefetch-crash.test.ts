@@ -1,13 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { createRedisCache, forecastKey } from '../../src/cache';
 import type { ForecastCache } from '../../src/cache/types';
 import { startPrefetch } from '../../src/client/starters';
-import { freshDatabase, testRedisUrl, testTemporal, testTemporalAddress, testWorkflowBundle, type TestDatabase, type TestTemporal } from '../helpers/env';
+import { freshDatabase, testRedisUrl, testTemporal, type TestDatabase, type TestTemporal } from '../helpers/env';
+import { workerProcesses, type WorkerProcesses } from '../helpers/worker-processes';
 import { logQueries, seedRun, skuIds } from './cache-fixtures';
 import { waitUntil } from './forecast-run.helpers';
 
@@ -20,58 +17,32 @@ import { waitUntil } from './forecast-run.helpers';
 
 const SKUS = skuIds(600);
 const PATTERN_HORIZONS = [14, 21, 28];
-const WORKER_SCRIPT = join(__dirname, '..', 'helpers', 'worker-process.ts');
 const { PENDING_ACTIVITY_STATE_STARTED } = temporal.api.enums.v1.PendingActivityState;
 const { TIMEOUT_TYPE_HEARTBEAT } = temporal.api.enums.v1.TimeoutType;
 
 let db: TestDatabase;
 let t: TestTemporal;
 let cache: ForecastCache;
-let dir: string;
-let bundleFile: string;
+let workers: WorkerProcesses;
 const prefix = `t-${randomUUID()}:`;
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   db = await freshDatabase();
   t = await testTemporal();
   cache = await createRedisCache(testRedisUrl(), { keyPrefix: prefix, log: () => undefined });
-  dir = mkdtempSync(join(tmpdir(), 'neuro-prefetch-crash-'));
-  bundleFile = join(dir, 'bundle.js');
-  writeFileSync(bundleFile, (await testWorkflowBundle()).code);
+  workers = await workerProcesses({ DATABASE_URL: db.url, TASK_QUEUE: t.taskQueue, REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix });
   await seedRun(db.pool, 'production', 'crash-run', SKUS);
   // Every SKU asked for at the default horizon and three others: a pattern expansion of 1,800 keys.
   await logQueries(db.pool, 'production', SKUS.flatMap((sku) => [7, ...PATTERN_HORIZONS].map((horizon) => ({ sku, horizon, n: 1 }))));
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  workers?.stop();
   await cache?.close();
   await t?.close();
   await db?.drop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
-const startWorker = (extraEnv: Record<string, string> = {}): Promise<ChildProcess> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'tsx/cjs', WORKER_SCRIPT], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: testTemporalAddress(),
-        DATABASE_URL: db.url,
-        TASK_QUEUE: t.taskQueue,
-        WORKFLOW_BUNDLE: bundleFile,
-        REDIS_URL: testRedisUrl(),
-        REDIS_PREFIX: prefix,
-        ...extraEnv,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => String(d).includes('ready') && resolve(child));
-    child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${err}`)));
-  });
+const startWorker = (env?: Record<string, string>) => workers.start(env);
 
 it('a prefetch whose worker is killed mid-way is retried after the heartbeat timeout and warms every key', async () => {
   // Slow cache writes on the first worker: the prefetch is still warming when it is killed.

@@ -1,7 +1,4 @@
 import { execFile, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findTemporalCli } from '../../src/client/temporal-server';
 import { setConfig } from '../../src/db/config-store';
@@ -9,9 +6,10 @@ import type { RolloutStatus } from '../../src/rollout/types';
 import { rolloutCycleId } from '../../src/workflows/ids';
 import { rollbackSignal } from '../../src/workflows/messages';
 import { rosterTeam, signedRollback, signOffAndGo } from '../helpers/signers';
-import { testTemporalAddress, testWorkflowBundle } from '../helpers/env';
+import { testTemporalAddress } from '../helpers/env';
+import { workerProcesses, type WorkerProcesses } from '../helpers/worker-processes';
 import { startStack, type Stack } from './forecast-run.helpers';
-import { override, rehearsal, spawnWorker, start, untilStatus, waitFor, type RolloutHandle } from './rollout.helpers';
+import { override, rehearsal, start, untilStatus, waitFor, type RolloutHandle } from './rollout.helpers';
 
 /**
  * A rollback right after the rollout's worker is SIGKILLed: a new worker takes over and the
@@ -29,21 +27,18 @@ const run = promisify(execFile);
 describe('rollback right after a worker crash', () => {
   let stack: Stack;
   let worker: ChildProcess | undefined;
-  let env: Parameters<typeof spawnWorker>[0];
+  let workers: WorkerProcesses | undefined;
 
   beforeAll(async () => {
     // 60 SKUs in batches of 3 with staging's 300 ms gaps: a validation cycle runs for seconds.
     stack = await startStack({ skus: 60, worker: false });
     await setConfig(stack.db.pool, 'production', { PREFETCH_POST_DEPLOY_DELAY_MS: 0 }, 'test');
     await rosterTeam(stack.db.pool);
-    await testWorkflowBundle();
-    const bundleFile = join(tmpdir(), `neuro-workflow-bundle-${process.env.TEST_RUN_ID}.js`);
-    expect(existsSync(bundleFile)).toBe(true);
-    env = { databaseUrl: stack.db.url, taskQueue: stack.temporal.taskQueue, temporalAddress: testTemporalAddress(), bundleFile };
-    worker = await spawnWorker(env);
+    workers = await workerProcesses({ DATABASE_URL: stack.db.url, TASK_QUEUE: stack.temporal.taskQueue });
+    worker = await workers.start();
   });
   afterAll(async () => {
-    if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    workers?.stop();
     await stack?.stop();
   });
 
@@ -53,7 +48,7 @@ describe('rollback right after a worker crash', () => {
     const exited = new Promise((r) => dead.once('exit', r));
     dead.kill('SIGKILL');
     await exited;
-    worker = await spawnWorker(env);
+    worker = await workers!.start();
   }
 
   const restored = (envs: string[]) =>

@@ -2,34 +2,29 @@ import type { ChildProcess } from 'node:child_process';
 import { setConfig } from '../../src/db/config-store';
 import { confirmUpdate } from '../../src/workflows/messages';
 import { rosterTeam, sign, signOffAndGo, TEAM } from '../helpers/signers';
-import { testTemporalAddress, testWorkflowBundle } from '../helpers/env';
+import { workerProcesses, type WorkerProcesses } from '../helpers/worker-processes';
 import { startStack, type Stack } from './forecast-run.helpers';
-import { override, rehearsal, spawnWorker, start, untilStatus, waitFor } from './rollout.helpers';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { override, rehearsal, start, untilStatus, waitFor } from './rollout.helpers';
 
 jest.setTimeout(300_000);
 
 describe('rollout survives a worker crash', () => {
   let stack: Stack;
   let worker: ChildProcess | undefined;
+  let workers: WorkerProcesses | undefined;
   beforeAll(async () => {
     stack = await startStack({ skus: 24, worker: false });
     await setConfig(stack.db.pool, 'production', { PREFETCH_POST_DEPLOY_DELAY_MS: 0 }, 'test');
     await rosterTeam(stack.db.pool);
   });
   afterAll(async () => {
-    if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    workers?.stop();
     await stack?.stop();
   });
 
   it('a worker SIGKILLed mid-soak: a new worker continues the rollout where it was, applying nothing twice', async () => {
-    await testWorkflowBundle();
-    const bundleFile = join(tmpdir(), `neuro-workflow-bundle-${process.env.TEST_RUN_ID}.js`);
-    expect(existsSync(bundleFile)).toBe(true);
-    const env = { databaseUrl: stack.db.url, taskQueue: stack.temporal.taskQueue, temporalAddress: testTemporalAddress(), bundleFile };
-    worker = await spawnWorker(env);
+    workers = await workerProcesses({ DATABASE_URL: stack.db.url, TASK_QUEUE: stack.temporal.taskQueue });
+    worker = await workers.start();
     const input = rehearsal({ soak: '30s', cycles: 2, forecast: { batchSize: 6, runDate: '2025-03-01' }, gates: [{ gate: 'peak-memory', comparator: '<', threshold: 62 }] });
     const h = await start(stack, input);
     // Between the two validation cycles (15 s apart): staging applied, the first cycle done and its
@@ -43,7 +38,7 @@ describe('rollout survives a worker crash', () => {
     await new Promise((r) => worker!.once('exit', r));
     expect(await override(stack.db.pool, 'staging', 'STREAMING_BATCH_DELAY_MS')).toBe(300);
 
-    worker = await spawnWorker(env);
+    worker = await workers.start();
     const s = await untilStatus(h, (x) => x.stage === 'approval', 'the approval stage after the restart', 120_000);
     expect(s.timeline.filter((t) => t.event === 'applied to staging')).toHaveLength(1);
     expect(s.timeline.map((t) => t.event)).toEqual(expect.arrayContaining(['validation-cycle-2 done']));

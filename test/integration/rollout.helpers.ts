@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { startRollout } from '../../src/client/starters';
@@ -82,19 +80,4 @@ export async function rolloutsFinished(pool: Pool): Promise<void> {
 export async function override(pool: Pool, environment: string, key: string): Promise<unknown> {
   const { rows } = await pool.query('SELECT value FROM config_values WHERE environment = $1 AND key = $2', [environment, key]);
   return rows.length ? rows[0].value : null;
-}
-
-/** A worker in its own process (test/helpers/worker-process.ts), resolved once it polls. */
-export async function spawnWorker(env: { databaseUrl: string; taskQueue: string; temporalAddress: string; bundleFile: string }): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', join(__dirname, '..', 'helpers', 'worker-process.ts')], {
-    env: { ...process.env, TEMPORAL_ADDRESS: env.temporalAddress, DATABASE_URL: env.databaseUrl, TASK_QUEUE: env.taskQueue, WORKFLOW_BUNDLE: env.bundleFile },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += String(d)));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d) => String(d).includes('ready') && resolve());
-    child.once('exit', (code) => reject(new Error(`worker process exited (${code}): ${err.slice(-2000)}`)));
-  });
-  return child;
 }
