@@ -238,10 +238,11 @@ const rmsseOf = (p: Pair, f: Float64Array): number => Math.sqrt(new ErrorSums().
  * class-best's table: for each demand class, every single candidate is backtested on the last
  * `windows` windows of every SKU of the class and scored by RMSSE per (SKU, window); beside them,
  * the mean of the class's best k single models (k in combinationSizes, ranked on the earlier half
- * of the windows) and the default Ensemble's median grown by forward selection on that half. pickNested: the candidate with the largest mean paired margin over the class
- * default on the earlier half replaces it only when that margin exceeds twice its standard error
- * (at least 3 pairs) and it also beats the default on the later half: pooled over a class, one
- * lucky SKU or window does not move the choice. SKUs too short for the windows are left out.
+ * of the windows) and the default Ensemble's median grown by forward selection on that half.
+ * pickNested: the candidate with the largest mean paired margin over the class default on the
+ * earlier half replaces it only when that margin exceeds twice its standard error (at least 3
+ * pairs) and it also beats the default on the later half: pooled over a class, one lucky SKU or
+ * window does not move the choice. SKUs too short for the windows are left out.
  */
 export function chooseClassModels(catalogue: Iterable<SeriesInput>, opts: ClassSelectionOptions): Record<DemandClass, ClassChoice> {
   const o: SelectionOptions = { ...DEFAULT_SELECTION, ...opts.selection };
