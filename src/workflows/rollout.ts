@@ -89,10 +89,8 @@ interface Rollout {
   compensations: { environment: Environment; assignments?: true; run: () => Promise<boolean> }[];
   /** Staging cycles that ran the shadow A/B, compared after each. */
   shadowRuns: string[];
-  /** The cohort step being watched: its outlier gates are measured on these SKUs too. */
-  cohort?: { name: string; skus: string[] };
-  /** The cohort step being watched (its production cycles are named after it). */
-  step?: string;
+  /** The cohort step being watched: its production cycles are named after it, its outlier gates measured on its SKUs too. */
+  step?: { name: string; skus: string[] | 'all' };
 }
 
 export async function rollout(raw: RolloutInput): Promise<RolloutStatus> {
@@ -212,8 +210,7 @@ async function cohortSteps(ro: Rollout): Promise<boolean> {
     const startMs = nowMs();
     step.promotedBy ??= { by: 'rollout', reason: i === 0 ? 'GO' : 'the previous step passed (automatic promotion)', at: iso(startMs), automatic: true };
     Object.assign(step, { state: 'running', startedAt: iso(startMs) });
-    ro.cohort = chosen.skus === 'all' ? undefined : { name: step.name, skus: chosen.skus };
-    ro.step = step.name;
+    ro.step = { name: step.name, skus: chosen.skus };
     r.st.deadlines.monitorEndsAt = iso(startMs + input.monitor.windowMs);
     delete r.st.confirmation; // an earlier step's, kept on that step
     delete r.st.monitorEnd;
@@ -233,7 +230,7 @@ async function cohortSteps(ro: Rollout): Promise<boolean> {
     Object.assign(step, { state: 'passed', endedAt: iso() });
     log(r, `step ${step.name} passed`);
   }
-  ro.cohort = undefined;
+  ro.step = undefined;
   await prefetchDone(r, prefetchChild);
   return true;
 }
@@ -547,8 +544,8 @@ async function forecastCycle(ro: Rollout, environment: Environment, label: strin
 }
 
 /** Evaluates the gates over [fromMs, now]; returns why any failed. */
-async function checkGates({ r, cohort }: Rollout, environment: Environment, gates: GateSpec[], fromMs: number, baseline?: { from: number; to: number }) {
-  const onCohort = environment === 'production' ? cohort : undefined;
+async function checkGates({ r, step }: Rollout, environment: Environment, gates: GateSpec[], fromMs: number, baseline?: { from: number; to: number }) {
+  const onCohort = environment === 'production' && step && step.skus !== 'all' ? { name: step.name, skus: step.skus } : undefined;
   const results = await named(`gates ${environment}${onCohort ? ` (cohort ${onCohort.name})` : ''}: ${gates.map((g) => g.gate).join(', ')}`).evaluateRolloutGates({
     release: r.st.release,
     environment,
@@ -590,7 +587,7 @@ async function watch(ro: Rollout, environment: Environment, w: WatchPlan, gates:
     }
     if (step.kind === 'cycle') {
       pos.cyclesDone = step.n;
-      await forecastCycle(ro, environment, `${environment === 'staging' ? 'validation' : (ro.step ?? 'monitor')}-cycle-${step.n}`, environment === 'staging' ? 'validation' : 'monitor');
+      await forecastCycle(ro, environment, `${environment === 'staging' ? 'validation' : (ro.step?.name ?? 'monitor')}-cycle-${step.n}`, environment === 'staging' ? 'validation' : 'monitor');
     }
     const failed = await checkAll(ro, environment, gates, w.startMs, baseline);
     if (failed) return failed;
