@@ -282,29 +282,35 @@ export class ForecastReader {
     return -this.recomputeMs * beta * Math.log(random()) >= pttlMs;
   }
 
-  /** Database reads for these SKUs, single-flight per key, then written back to the cache. */
+  /**
+   * Database reads for these SKUs, single-flight per key and run, then written back to the cache.
+   * A load stays joinable until its cache write has settled and the replies already received have
+   * been handled: a miss answered just before the write lands joins it instead of reading again.
+   */
   private async load(environment: string, runId: string, skus: string[], horizon: number): Promise<(CachedForecast | undefined)[]> {
-    const fresh = skus.filter((s) => !this.inflight.has(forecastKey(environment, s, horizon)));
+    const flightKey = (s: string) => `${runId}|${forecastKey(environment, s, horizon)}`;
+    const fresh = skus.filter((s) => !this.inflight.has(flightKey(s)));
     if (fresh.length) {
       const started = Date.now();
       const batch = readForecasts(this.pool, environment, runId, fresh, horizon).then(async (found) => {
         this.recomputeMs = 0.8 * this.recomputeMs + 0.2 * (Date.now() - started);
-        if (found.size) {
-          const ttlSeconds = (await this.config(environment)).CACHE_TTL_SECONDS;
-          const entries = [...found.values()].map((f) => ({ key: forecastKey(environment, f.sku, horizon), value: JSON.stringify(f), ttlSeconds }));
-          // Written in the background: the answer does not wait for the cache.
-          void this.cacheOp(() => this.cache.setMany(entries));
-        }
-        return found;
+        if (!found.size) return { found, written: Promise.resolve() };
+        const ttlSeconds = (await this.config(environment)).CACHE_TTL_SECONDS;
+        const entries = [...found.values()].map((f) => ({ key: forecastKey(environment, f.sku, horizon), value: JSON.stringify(f), ttlSeconds }));
+        // Written in the background: the answer does not wait for the cache.
+        return { found, written: this.cacheOp(() => this.cache.setMany(entries)) };
       });
-      for (const s of fresh) {
-        const key = forecastKey(environment, s, horizon);
-        const p = batch.then((m) => m.get(s));
-        this.inflight.set(key, p);
-        void p.finally(() => this.inflight.delete(key)).catch(() => undefined);
-      }
+      const flights = fresh.map((s) => {
+        const p = batch.then((b) => b.found.get(s));
+        this.inflight.set(flightKey(s), p);
+        return [flightKey(s), p] as const;
+      });
+      void batch
+        .then((b) => b.written, () => undefined)
+        .then(() => new Promise((resolve) => setImmediate(resolve)))
+        .then(() => flights.forEach(([k, p]) => this.inflight.get(k) === p && this.inflight.delete(k)));
     }
-    return Promise.all(skus.map((s) => this.inflight.get(forecastKey(environment, s, horizon)) as Promise<CachedForecast | undefined>));
+    return Promise.all(skus.map((s) => this.inflight.get(flightKey(s)) as Promise<CachedForecast | undefined>));
   }
 
   /** Runs a cache operation; on failure marks the cache down (logged once) and returns undefined. */

@@ -107,6 +107,33 @@ test('single-flight: 50 concurrent misses of one key read the database once', as
   expect(forecastReads() - before).toBe(1);
 });
 
+test('single-flight lasts until the cache write: a miss answered just before the write lands joins the load', async () => {
+  const { pool, forecastReads } = countingPool(db.pool);
+  // The late miss: its GET is answered (nothing there yet) but its caller resumes only once the load
+  // has finished and issued its cache write, as happens when the replies arrive together.
+  let writeIssued: () => void = () => undefined;
+  const issued = new Promise<void>((resolve) => (writeIssued = resolve));
+  let gets = 0;
+  const cache: ForecastCache = {
+    ...redis,
+    getWithTtl: async (key) => {
+      const value = await redis.getWithTtl(key);
+      if (++gets > 1) await issued.then(() => new Promise((resolve) => setImmediate(resolve)));
+      return value;
+    },
+    setMany: (entries) => {
+      writeIssued();
+      return redis.setMany(entries);
+    },
+  };
+  const reader = new ForecastReader(pool, cache, { log });
+  await redis.del([forecastKey('production', SKUS[8], 5)]);
+  const [first, late] = await Promise.all([reader.readOne('production', SKUS[8], 5), reader.readOne('production', SKUS[8], 5)]);
+  expect(first.forecast?.sku).toBe(SKUS[8]);
+  expect(late.forecast).toEqual(first.forecast);
+  expect(forecastReads()).toBe(1);
+});
+
 test('early refresh (XFetch): a hit close to expiry refreshes in the background, a fresh one does not', async () => {
   const env = 'staging';
   await setConfig(db.pool, env, { CACHE_TTL_SECONDS: 60 }, 'test');
