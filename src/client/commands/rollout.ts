@@ -77,7 +77,8 @@ async function pastPrepare(client: Client, workflowId: string, timeoutMs = 30_00
       }
     }
     const s = await h.query(statusQuery).catch(() => undefined);
-    if (s && s.stage !== 'prepare') return;
+    // 'done' here is a refusal that closed the workflow after the describe above: read its result next time round.
+    if (s && s.stage !== 'prepare' && s.stage !== 'done') return;
     await new Promise((r) => setTimeout(r, 250));
   }
 }
