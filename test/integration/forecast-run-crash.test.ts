@@ -28,10 +28,8 @@ describe('forecastRun survives a worker crash', () => {
     await db.drop();
   });
 
-  const startWorker = (env?: Record<string, string>) => workers.start(env);
-
   it('completes on a new worker after SIGKILL mid-batch, each SKU forecast once, finished batches not redone', async () => {
-    const first = await startWorker();
+    const first = await workers.start();
     const handle = await startForecastRun(
       t.client,
       { environment: 'staging', runDate: RUN_DATE, batchSize: BATCH, delayMs: 300, policy: 'backtest-best', accuracy: 'none', preload: false },
@@ -60,7 +58,7 @@ describe('forecastRun survives a worker crash', () => {
     ).rows;
     expect(beforeCrash.length).toBeGreaterThanOrEqual(1);
 
-    const second = await startWorker();
+    const second = await workers.start();
     const r = await handle.result();
     second.kill('SIGTERM');
 
@@ -96,14 +94,14 @@ describe('forecastRun survives a worker crash', () => {
 
   it('several worker processes on one task queue share one run', async () => {
     // One activity slot each and two batches in flight: both workers must take batches.
-    const workers = await Promise.all([startWorker({ MAX_ACTIVITIES: '1' }), startWorker({ MAX_ACTIVITIES: '1' })]);
+    const pair = await Promise.all([workers.start({ MAX_ACTIVITIES: '1' }), workers.start({ MAX_ACTIVITIES: '1' })]);
     const handle = await startForecastRun(
       t.client,
       { environment: 'staging', runDate: RUN_DATE, batchSize: 60, delayMs: 0, maxParallel: 2, policy: 'backtest-best', accuracy: 'none', preload: false },
       t.taskQueue,
     );
     const r = await handle.result();
-    for (const w of workers) w.kill('SIGTERM');
+    for (const w of pair) w.kill('SIGTERM');
     expect(r).toMatchObject({ skus: SKUS, batches: SKUS / 60 });
     const events = (await handle.fetchHistory()).events ?? [];
     const batchEventIds = new Set(

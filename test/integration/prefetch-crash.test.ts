@@ -42,11 +42,9 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const startWorker = (env?: Record<string, string>) => workers.start(env);
-
 it('a prefetch whose worker is killed mid-way is retried after the heartbeat timeout and warms every key', async () => {
   // Slow cache writes on the first worker: the prefetch is still warming when it is killed.
-  const first = await startWorker({ CACHE_SET_DELAY_MS: '3000' });
+  const first = await workers.start({ CACHE_SET_DELAY_MS: '3000' });
   const handle = await startPrefetch(t.client, { environment: 'production', trigger: 'manual', topN: 20, includeRecent: false, patternSkus: SKUS.length }, t.taskQueue);
   await waitUntil('the prefetch activity running on the first worker', async () => {
     const d = await handle.describe();
@@ -56,7 +54,7 @@ it('a prefetch whose worker is killed mid-way is retried after the heartbeat tim
   const scheduledEvent = ((await handle.fetchHistory()).events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'prefetchTopQueries');
   expect(Number(scheduledEvent?.activityTaskScheduledEventAttributes?.heartbeatTimeout?.seconds ?? 0)).toBeGreaterThan(0);
   // Another worker is polling already (as in production), so what is measured is the server noticing the loss.
-  const second = await startWorker();
+  const second = await workers.start();
   await new Promise((r) => setTimeout(r, 1000));
   const mid = (await db.pool.query('SELECT status FROM prefetch_runs WHERE id = $1', [handle.workflowId])).rows[0];
   expect(mid).toEqual({ status: 'running' });
