@@ -301,9 +301,10 @@ export class ForecastReader {
         return { found, written: this.cacheOp(() => this.cache.setMany(entries)) };
       });
       const flights = fresh.map((s) => {
+        const k = flightKey(s);
         const p = batch.then((b) => b.found.get(s));
-        this.inflight.set(flightKey(s), p);
-        return [flightKey(s), p] as const;
+        this.inflight.set(k, p);
+        return [k, p] as const;
       });
       void batch
         .then((b) => b.written, () => undefined)
